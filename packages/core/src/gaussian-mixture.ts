@@ -1,0 +1,328 @@
+/**
+ * The EM driver: resolves options once, chooses how the E-step visits the data, and owns the
+ * restarts, the iteration cap, the tolerance, re-seeding of emptied components and the per-sample
+ * prior hook. The passes themselves live in fused-pass.ts; the M-step in maximization-step.ts.
+ */
+import { type Components, sortComponentsByMean, toGaussianMixture, updatePrecisions } from './components.ts';
+import { allocateTabulatedScratch, directPass, type PassInput, tabulatedPass } from './fused-pass.ts';
+import {
+  componentsFromParameters,
+  globalMoments,
+  type InitSet,
+  initialComponents,
+  jitterScale,
+  subsample,
+} from './initialise.ts';
+import { binsAsSamples, buildIntegerBins, type IntegerBins } from './integer-bins.ts';
+import {
+  allocateStatistics,
+  maximizationStep,
+  needsFullSecondMoments,
+  resetStatistics,
+} from './maximization-step.ts';
+import { type ResolvedOptions, resolveOptions, tabulationUnavailable } from './options.ts';
+import { weightedLogDensities } from './prediction.ts';
+import { createRandom } from './random.ts';
+import type {
+  EStepStrategy,
+  FitEvent,
+  FloatArray,
+  GaussianMixtureFit,
+  GaussianMixtureOptions,
+  SampleMatrix,
+  StopReason,
+} from './types.ts';
+
+/** How many times one component may be re-seeded in one start before it is left empty. */
+const MAX_RESEEDS = 3;
+
+interface Plan {
+  strategy: Exclude<EStepStrategy, 'auto'>;
+  /** Integer bins of feature 0 when the data can be tabulated. */
+  bins: IntegerBins | undefined;
+  /** The samples the passes run over (the histogram's bins for the histogram strategy). */
+  passData: SampleMatrix;
+  passWeights: FloatArray | undefined;
+}
+
+function planPasses(samples: SampleMatrix, options: ResolvedOptions): Plan {
+  const { summary } = options;
+  const tabulable = tabulationUnavailable(samples.nFeatures, summary) === undefined;
+  const hasPrior = options.prior !== undefined || options.updatePrior !== undefined;
+  let strategy: Plan['strategy'];
+  if (options.strategy === 'auto') strategy = tabulable ? (hasPrior ? 'tabulated' : 'histogram') : 'direct';
+  else strategy = options.strategy;
+  const bins = tabulable
+    ? buildIntegerBins(
+        samples.data,
+        options.sampleWeights,
+        summary.minimum,
+        summary.maximum,
+        strategy === 'tabulated',
+      )
+    : undefined;
+  if (strategy === 'histogram') {
+    const { values, weights } = binsAsSamples(bins!);
+    return {
+      strategy,
+      bins,
+      passData: { data: values, nSamples: values.length, nFeatures: 1 },
+      passWeights: weights,
+    };
+  }
+  return { strategy, bins, passData: samples, passWeights: options.sampleWeights };
+}
+
+/** The samples initialisation works on for one start. */
+function initSetFor(samples: SampleMatrix, plan: Plan, options: ResolvedOptions, start: number): InitSet {
+  if (plan.bins) {
+    const { values, weights } = binsAsSamples(plan.bins);
+    return { data: values, weights, nSamples: values.length, nFeatures: 1 };
+  }
+  const { nSamples: N, nFeatures: D } = samples;
+  if (N <= options.initSampleSize) {
+    return { data: samples.data, weights: options.sampleWeights, nSamples: N, nFeatures: D };
+  }
+  const random = createRandom(options.seed, 1000 + start);
+  return subsample(
+    samples.data,
+    options.sampleWeights,
+    N,
+    D,
+    options.summary.sumWeights,
+    options.initSampleSize,
+    random,
+  );
+}
+
+interface StartResult {
+  components: Components;
+  converged: boolean;
+  stopReason: StopReason;
+  nIter: number;
+  trace: number[];
+  events: FitEvent[];
+}
+
+/** Index of the sample the current mixture explains worst (lowest log-likelihood). */
+function worstExplainedSample(components: Components, data: SampleMatrix): number {
+  const K = components.nComponents;
+  const logWeights = components.weights.map(Math.log);
+  const a = new Float64Array(K);
+  let worst = 0;
+  let worstValue = Infinity;
+  for (let i = 0; i < data.nSamples; i++) {
+    weightedLogDensities(components, logWeights, data.data, i, a);
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (a[k]! > max) max = a[k]!;
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(a[k]! - max);
+    const value = max + Math.log(sum);
+    if (value < worstValue) {
+      worstValue = value;
+      worst = i;
+    }
+  }
+  return worst;
+}
+
+function runStart(
+  start: number,
+  initial: Components,
+  plan: Plan,
+  options: ResolvedOptions,
+  globalCovariance: Float64Array,
+  buffers: { responsibilities: Float32Array | undefined; hookPrior: Float32Array | undefined },
+): StartResult {
+  const components = initial;
+  const { nComponents: K, nFeatures: D } = components;
+  const statistics = allocateStatistics(K, D);
+  const scratch = plan.strategy === 'tabulated' ? allocateTabulatedScratch(plan.bins!, K) : undefined;
+  const events: FitEvent[] = [];
+  const trace: number[] = [];
+  const reseeds = new Int32Array(K);
+  const jitter = jitterScale(options.regCovar);
+  let prior: FloatArray | undefined = options.prior;
+  let previous = -Infinity;
+  let changedByHand = true;
+  let converged = false;
+  let stopReason: StopReason = 'max-iterations';
+  let nIter = 0;
+
+  for (let iteration = 1; ; iteration++) {
+    resetStatistics(statistics, components.means);
+    const input: PassInput = {
+      data: plan.passData.data,
+      nSamples: plan.passData.nSamples,
+      nFeatures: plan.passData.nFeatures,
+      sampleWeights: plan.passWeights,
+      prior,
+      responsibilities: buffers.responsibilities,
+      fullSecondMoments: needsFullSecondMoments(components.covarianceType),
+    };
+    if (plan.strategy === 'tabulated') tabulatedPass(input, plan.bins!, scratch!, components, statistics);
+    else directPass(input, components, statistics);
+    const meanLogLikelihood = statistics.logLikelihoodSum / statistics.sumWeights;
+    trace.push(meanLogLikelihood);
+    options.onIteration?.({ init: start, iteration, meanLogLikelihood });
+    if (!changedByHand && Math.abs(meanLogLikelihood - previous) < options.tol) {
+      converged = true;
+      stopReason = 'tolerance';
+      break;
+    }
+    if (nIter >= options.maxIter) break;
+    previous = meanLogLikelihood;
+    changedByHand = false;
+
+    const empty = maximizationStep(statistics, components, options.regCovar);
+    nIter++;
+    for (const k of empty) {
+      if (reseeds[k]! >= MAX_RESEEDS) {
+        if (reseeds[k] === MAX_RESEEDS) {
+          events.push({
+            init: start,
+            iteration: nIter,
+            kind: 'component-empty',
+            component: k,
+            message: `component ${k} emptied again after ${MAX_RESEEDS} re-seeds; it is left with weight ~0`,
+          });
+          reseeds[k]!++;
+        }
+        continue;
+      }
+      // Re-seed at the sample the others explain worst, with the data's covariance.
+      const worst = worstExplainedSample(components, plan.passData);
+      for (let d = 0; d < D; d++) components.means[k * D + d] = plan.passData.data[worst * D + d]!;
+      components.covariances.set(globalCovariance, k * D * D);
+      components.weights[k] = 1 / K;
+      let sum = 0;
+      for (let j = 0; j < K; j++) sum += components.weights[j]!;
+      for (let j = 0; j < K; j++) components.weights[j] = components.weights[j]! / sum;
+      reseeds[k]!++;
+      changedByHand = true;
+      events.push({
+        init: start,
+        iteration: nIter,
+        kind: 'component-reseeded',
+        component: k,
+        message: `component ${k} received no samples; re-seeded at the worst-explained sample`,
+      });
+    }
+    for (const k of updatePrecisions(components, () => jitter)) {
+      events.push({
+        init: start,
+        iteration: nIter,
+        kind: 'covariance-regularised',
+        component: k,
+        message: `covariance of component ${k} was not positive definite; its diagonal was increased`,
+      });
+    }
+    if (options.updatePrior) {
+      options.updatePrior({
+        iteration: nIter,
+        responsibilities: buffers.responsibilities!,
+        model: toGaussianMixture(components),
+        prior: buffers.hookPrior!,
+      });
+      prior = buffers.hookPrior;
+    }
+  }
+  return { components, converged, stopReason, nIter, trace, events };
+}
+
+/**
+ * Fits a K-component Gaussian mixture to N samples of D features by expectation-maximisation.
+ *
+ * @param samples N x D row-major samples (Float32Array or Float64Array).
+ * @param options see {@link GaussianMixtureOptions}; every field has a default.
+ * @returns the model (plain serialisable data, components ordered by ascending mean of feature 0
+ *   unless the order is fixed) and a report of the fit: log-likelihood trace, iterations,
+ *   whether and why it stopped, restarts' scores, handled degeneracies.
+ * @throws RangeError or TypeError for invalid data or options (e.g. a NaN sample, named by index).
+ */
+export function fitGaussianMixture(
+  samples: SampleMatrix,
+  options: GaussianMixtureOptions = {},
+): GaussianMixtureFit {
+  const resolved = resolveOptions(samples, options);
+  const { nComponents: K, covarianceType } = resolved;
+  const plan = planPasses(samples, resolved);
+  const warnings: string[] = [];
+  if (plan.bins) {
+    let distinct = 0;
+    for (const b of plan.bins.occupied) if (plan.bins.binWeights[b]! > 0) distinct++;
+    if (distinct < K) {
+      warnings.push(
+        `the data hold ${distinct} distinct value(s), fewer than nComponents = ${K}: some components cannot be told apart`,
+      );
+    }
+  }
+
+  const needResponsibilities = resolved.updatePrior !== undefined;
+  const buffers = {
+    responsibilities: needResponsibilities ? new Float32Array(samples.nSamples * K) : undefined,
+    hookPrior: needResponsibilities ? new Float32Array(samples.nSamples * K) : undefined,
+  };
+  // Deterministic initialisations give the same start every time: run it once.
+  const nStarts = resolved.initialParameters || resolved.init === 'quantile' ? 1 : resolved.nInit;
+
+  let best: StartResult | undefined;
+  let bestInit = 0;
+  const initScores: number[] = [];
+  for (let start = 0; start < nStarts; start++) {
+    const set = initSetFor(samples, plan, resolved, start);
+    const { covariance } = globalMoments(set, resolved.regCovar);
+    const initial = resolved.initialParameters
+      ? componentsFromParameters(
+          resolved.initialParameters,
+          K,
+          samples.nFeatures,
+          covarianceType,
+          resolved.summary.variances,
+          resolved.regCovar,
+        )
+      : initialComponents(
+          set,
+          resolved.init,
+          K,
+          covarianceType,
+          resolved.regCovar,
+          resolved.kmeansMaxIter,
+          createRandom(resolved.seed, start),
+        );
+    const result = runStart(start, initial, plan, resolved, covariance, buffers);
+    const finalScore = result.trace[result.trace.length - 1]!;
+    initScores.push(finalScore);
+    if (best === undefined || finalScore > best.trace[best.trace.length - 1]!) {
+      best = result;
+      bestInit = start;
+    }
+  }
+  const result = best!;
+  if (resolved.componentOrder === 'mean') sortComponentsByMean(result.components);
+  if (!result.converged) {
+    const n = result.trace.length;
+    const gain = n > 1 ? result.trace[n - 1]! - result.trace[n - 2]! : Number.NaN;
+    warnings.push(
+      `did not converge in maxIter = ${resolved.maxIter} iterations (last gain ${gain.toExponential(2)} > tol = ${resolved.tol}); ` +
+        'increase maxIter, or tol',
+    );
+  }
+  for (const event of result.events) if (event.kind === 'component-empty') warnings.push(event.message);
+  return {
+    model: toGaussianMixture(result.components),
+    converged: result.converged,
+    stopReason: result.stopReason,
+    nIter: result.nIter,
+    meanLogLikelihood: result.trace[result.trace.length - 1]!,
+    logLikelihoodTrace: result.trace,
+    nSamples: samples.nSamples,
+    sumWeights: resolved.summary.sumWeights,
+    initScores,
+    bestInit,
+    strategy: plan.strategy,
+    regCovar: Array.from(resolved.regCovar),
+    events: result.events,
+    warnings,
+  };
+}

@@ -1,0 +1,32 @@
+export { fitGaussianMixture } from './gaussian-mixture.ts';
+export {
+  aic,
+  bic,
+  expectationStep,
+  nParameters,
+  type PredictionOptions,
+  predict,
+  predictProba,
+  score,
+  scoreSamples,
+} from './prediction.ts';
+export { createRandom, type Random } from './random.ts';
+export { sample } from './sample.ts';
+export { parseGaussianMixture, serializeGaussianMixture, validateGaussianMixture } from './serialize.ts';
+export type {
+  ComponentOrder,
+  CovarianceType,
+  EStepStrategy,
+  FitEvent,
+  FloatArray,
+  GaussianMixture,
+  GaussianMixtureFit,
+  GaussianMixtureOptions,
+  InitialParameters,
+  InitMethod,
+  IterationEvent,
+  PriorUpdate,
+  PriorUpdateContext,
+  SampleMatrix,
+  StopReason,
+} from './types.ts';

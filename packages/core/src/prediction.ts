@@ -1,0 +1,265 @@
+/**
+ * Prediction is a function of (model, data): labels, responsibilities, per-sample
+ * log-likelihoods, the plain log-domain E-step, and information criteria. Every loop is one pass
+ * over the samples with no allocation per sample.
+ */
+import { type Components, fromGaussianMixture } from './components.ts';
+import { assertFinite, validateSampleMatrix } from './options.ts';
+import { validateGaussianMixture } from './serialize.ts';
+import type { FloatArray, GaussianMixture, SampleMatrix } from './types.ts';
+
+/** Options of the prediction functions. */
+export interface PredictionOptions {
+  /** Per-sample prior probabilities (N x K) replacing the mixing weights. */
+  prior?: FloatArray;
+  /** The same prior in the log domain. */
+  logPrior?: FloatArray;
+}
+
+/** Writes log pi_k + log N(x_i | mu_k, Sigma_k) (or log prior_ik + ...) for sample i into `out`. */
+export function weightedLogDensities(
+  components: Components,
+  logWeights: Float64Array,
+  data: FloatArray,
+  sample: number,
+  out: Float64Array,
+): void {
+  const { nComponents: K, nFeatures: D, means, precisionsCholesky: U, logNormalisers } = components;
+  const offset = sample * D;
+  if (D === 1) {
+    const x = data[offset]!;
+    for (let k = 0; k < K; k++) {
+      const y = (x - means[k]!) * U[k]!;
+      out[k] = logWeights[k]! + logNormalisers[k]! - 0.5 * y * y;
+    }
+    return;
+  }
+  const dd = D * D;
+  for (let k = 0; k < K; k++) {
+    let q = 0;
+    for (let j = 0; j < D; j++) {
+      let t = 0;
+      for (let d = 0; d <= j; d++) t += (data[offset + d]! - means[k * D + d]!) * U[k * dd + d * D + j]!;
+      q += t * t;
+    }
+    out[k] = logWeights[k]! + logNormalisers[k]! - 0.5 * q;
+  }
+}
+
+interface EvaluationOutputs {
+  labels?: Int32Array;
+  responsibilities?: FloatArray;
+  logResponsibilities?: Float64Array;
+  logLikelihoods?: Float64Array;
+}
+
+/**
+ * One pass over the samples computing whichever outputs are requested. Returns the sum of the
+ * per-sample log-likelihoods (weighted when weights are given).
+ */
+export function evaluateComponents(
+  components: Components,
+  samples: SampleMatrix,
+  outputs: EvaluationOutputs,
+  priorOptions: PredictionOptions = {},
+  sampleWeights?: FloatArray,
+): number {
+  const { nComponents: K } = components;
+  const N = samples.nSamples;
+  const { prior, logPrior } = priorOptions;
+  const logWeights = new Float64Array(K);
+  if (!prior && !logPrior) for (let k = 0; k < K; k++) logWeights[k] = Math.log(components.weights[k]!);
+  const a = new Float64Array(K);
+  const logPriorRow = new Float64Array(K);
+  const { labels, responsibilities, logResponsibilities, logLikelihoods } = outputs;
+  const needLse =
+    responsibilities !== undefined || logResponsibilities !== undefined || logLikelihoods !== undefined;
+  let total = 0;
+  for (let i = 0; i < N; i++) {
+    weightedLogDensities(components, logWeights, samples.data, i, a);
+    if (prior || logPrior) {
+      let priorMax = -Infinity;
+      for (let k = 0; k < K; k++) {
+        const lp = prior ? Math.log(prior[i * K + k]!) : logPrior![i * K + k]!;
+        if (Number.isNaN(lp) || lp === Infinity)
+          throw new RangeError(`prior of sample ${i} component ${k} is not a probability`);
+        logPriorRow[k] = lp;
+        if (lp > priorMax) priorMax = lp;
+      }
+      if (priorMax === -Infinity) throw new RangeError(`prior of sample ${i} is zero for every component`);
+      let priorSum = 0;
+      for (let k = 0; k < K; k++) priorSum += Math.exp(logPriorRow[k]! - priorMax);
+      // Normalise the prior row so that log-likelihoods are comparable.
+      const logNorm = priorMax + Math.log(priorSum);
+      for (let k = 0; k < K; k++) a[k] = a[k]! + logPriorRow[k]! - logNorm;
+    }
+    let max = -Infinity;
+    let best = 0;
+    for (let k = 0; k < K; k++) {
+      if (a[k]! > max) {
+        max = a[k]!;
+        best = k;
+      }
+    }
+    if (labels) labels[i] = best;
+    if (!needLse && !sampleWeights) continue;
+    if (max === -Infinity) throw new RangeError(`sample ${i} has zero probability under every component`);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(a[k]! - max);
+    const lse = max + Math.log(sum);
+    total += (sampleWeights ? sampleWeights[i]! : 1) * lse;
+    if (logLikelihoods) logLikelihoods[i] = lse;
+    for (let k = 0; k < K; k++) {
+      const logR = a[k]! - lse;
+      if (logResponsibilities) logResponsibilities[i * K + k] = logR;
+      if (responsibilities) responsibilities[i * K + k] = Math.exp(logR);
+    }
+  }
+  return total;
+}
+
+function sumOf(values: FloatArray): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return sum;
+}
+
+function prepare(model: GaussianMixture, samples: SampleMatrix, options: PredictionOptions = {}): Components {
+  validateGaussianMixture(model);
+  validateSampleMatrix(samples);
+  if (samples.nFeatures !== model.nFeatures) {
+    throw new RangeError(`samples have ${samples.nFeatures} features, the model expects ${model.nFeatures}`);
+  }
+  assertFinite(samples);
+  const expected = samples.nSamples * model.nComponents;
+  for (const name of ['prior', 'logPrior'] as const) {
+    const value = options[name];
+    if (value !== undefined && value.length !== expected) {
+      throw new RangeError(
+        `${name} has length ${value.length}, expected nSamples x nComponents = ${expected}`,
+      );
+    }
+  }
+  if (options.prior && options.logPrior) throw new RangeError('give either prior or logPrior, not both');
+  return fromGaussianMixture(model);
+}
+
+/** Most probable component of each sample (0-based), length N. */
+export function predict(
+  model: GaussianMixture,
+  samples: SampleMatrix,
+  options?: PredictionOptions,
+): Int32Array {
+  const components = prepare(model, samples, options);
+  const labels = new Int32Array(samples.nSamples);
+  evaluateComponents(components, samples, { labels }, options);
+  return labels;
+}
+
+/**
+ * Responsibilities (posterior probabilities of each component), N x K row-major. Pass `out`
+ * (e.g. a Float32Array to halve the memory) to write into it instead of a new Float64Array.
+ */
+export function predictProba(
+  model: GaussianMixture,
+  samples: SampleMatrix,
+  options: PredictionOptions & { out?: FloatArray } = {},
+): FloatArray {
+  const components = prepare(model, samples, options);
+  const size = samples.nSamples * model.nComponents;
+  const out = options.out ?? new Float64Array(size);
+  if (out.length !== size) throw new RangeError(`out has length ${out.length}, expected ${size}`);
+  evaluateComponents(components, samples, { responsibilities: out }, options);
+  return out;
+}
+
+/** Log-likelihood log p(x_i) of each sample under the mixture, length N. */
+export function scoreSamples(
+  model: GaussianMixture,
+  samples: SampleMatrix,
+  options?: PredictionOptions,
+): Float64Array {
+  const components = prepare(model, samples, options);
+  const logLikelihoods = new Float64Array(samples.nSamples);
+  evaluateComponents(components, samples, { logLikelihoods }, options);
+  return logLikelihoods;
+}
+
+/** Mean log-likelihood per sample (weighted when weights are given). */
+export function score(model: GaussianMixture, samples: SampleMatrix, sampleWeights?: FloatArray): number {
+  const components = prepare(model, samples);
+  if (sampleWeights !== undefined && sampleWeights.length !== samples.nSamples) {
+    throw new RangeError(`sampleWeights has length ${sampleWeights.length}, expected ${samples.nSamples}`);
+  }
+  const total = evaluateComponents(
+    components,
+    samples,
+    {},
+    {},
+    sampleWeights ?? new Float64Array(samples.nSamples).fill(1),
+  );
+  const sumWeights = sampleWeights ? sumOf(sampleWeights) : samples.nSamples;
+  return total / sumWeights;
+}
+
+/**
+ * The plain E-step, in the log domain: log-responsibilities (N x K) and the mean log-likelihood.
+ * The fused passes used while fitting compute the same quantities without the N x K matrix.
+ */
+export function expectationStep(
+  model: GaussianMixture,
+  samples: SampleMatrix,
+  options?: PredictionOptions,
+): { logResponsibilities: Float64Array; meanLogLikelihood: number } {
+  const components = prepare(model, samples, options);
+  const logResponsibilities = new Float64Array(samples.nSamples * model.nComponents);
+  const total = evaluateComponents(
+    components,
+    samples,
+    { logResponsibilities },
+    options,
+    new Float64Array(samples.nSamples).fill(1),
+  );
+  return { logResponsibilities, meanLogLikelihood: total / samples.nSamples };
+}
+
+/** Number of free parameters of a model (as scikit-learn counts them). */
+export function nParameters(model: GaussianMixture): number {
+  const { nComponents: K, nFeatures: D } = model;
+  let covarianceParameters: number;
+  switch (model.covarianceType) {
+    case 'full':
+      covarianceParameters = (K * D * (D + 1)) / 2;
+      break;
+    case 'tied':
+      covarianceParameters = (D * (D + 1)) / 2;
+      break;
+    case 'diag':
+      covarianceParameters = K * D;
+      break;
+    case 'spherical':
+      covarianceParameters = K;
+      break;
+    default:
+      throw new TypeError(`unknown covarianceType ${model.covarianceType satisfies never}`);
+  }
+  return covarianceParameters + K * D + K - 1;
+}
+
+function totalLogLikelihood(model: GaussianMixture, samples: SampleMatrix, sampleWeights?: FloatArray) {
+  const mean = score(model, samples, sampleWeights);
+  const n = sampleWeights ? sumOf(sampleWeights) : samples.nSamples;
+  return { logLikelihood: mean * n, n };
+}
+
+/** Bayesian information criterion, -2 L + p log N (lower is better). */
+export function bic(model: GaussianMixture, samples: SampleMatrix, sampleWeights?: FloatArray): number {
+  const { logLikelihood, n } = totalLogLikelihood(model, samples, sampleWeights);
+  return -2 * logLikelihood + nParameters(model) * Math.log(n);
+}
+
+/** Akaike information criterion, -2 L + 2 p (lower is better). */
+export function aic(model: GaussianMixture, samples: SampleMatrix, sampleWeights?: FloatArray): number {
+  const { logLikelihood } = totalLogLikelihood(model, samples, sampleWeights);
+  return -2 * logLikelihood + 2 * nParameters(model);
+}
