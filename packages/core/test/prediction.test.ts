@@ -77,7 +77,9 @@ describe('prediction', () => {
       );
       const total = Math.log(joint.reduce((a, b) => a + Math.exp(b), 0));
       expect(logLikelihoods[i]).toBeCloseTo(total, 10);
-      joint.forEach((value, k) => expect(proba[i * 3 + k]).toBeCloseTo(Math.exp(value - total), 10));
+      joint.forEach((value, k) => {
+        expect(proba[i * 3 + k]).toBeCloseTo(Math.exp(value - total), 10);
+      });
     }
   });
 
