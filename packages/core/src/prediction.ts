@@ -4,6 +4,7 @@
  * over the samples with no allocation per sample.
  */
 import { type Components, fromGaussianMixture } from './components.ts';
+import { expNonPositive } from './exp.ts';
 import { assertFinite, validateSampleMatrix } from './options.ts';
 import { validateGaussianMixture } from './serialize.ts';
 import type { FloatArray, GaussianMixture, SampleMatrix } from './types.ts';
@@ -105,14 +106,14 @@ export function evaluateComponents(
     if (!needLse && !sampleWeights) continue;
     if (max === -Infinity) throw new RangeError(`sample ${i} has zero probability under every component`);
     let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(a[k]! - max);
+    for (let k = 0; k < K; k++) sum += expNonPositive(a[k]! - max);
     const lse = max + Math.log(sum);
     total += (sampleWeights ? sampleWeights[i]! : 1) * lse;
     if (logLikelihoods) logLikelihoods[i] = lse;
     for (let k = 0; k < K; k++) {
       const logR = a[k]! - lse;
       if (logResponsibilities) logResponsibilities[i * K + k] = logR;
-      if (responsibilities) responsibilities[i * K + k] = Math.exp(logR);
+      if (responsibilities) responsibilities[i * K + k] = expNonPositive(logR);
     }
   }
   return total;
