@@ -11,8 +11,8 @@ const LOG2E_64 = 64 / Math.LN2;
 const ROUNDING_SHIFT = 6755399441055744;
 // ln2 / 64 split in two (fdlibm's ln2_hi and ln2_lo over 64): k * LN2_64_HI is exact for the
 // |k| < 2^17 that occur here.
-const LN2_64_HI = 6.9314718036912381649e-1 / 64;
-const LN2_64_LO = 1.90821492927058770002e-10 / 64;
+const LN2_64_HI = 0.6931471803691238 / 64;
+const LN2_64_LO = 1.9082149292705877e-10 / 64;
 
 const C3 = 1 / 6;
 const C4 = 1 / 24;
@@ -27,7 +27,7 @@ const INTEGER_POWERS = Float64Array.from({ length: 1075 }, (_, i) => 2 ** -i);
  * e^x for x <= 0 (returns 0 below -745.13, where e^x underflows; x > 0 is not supported).
  */
 export function expNonPositive(x: number): number {
-  if (!(x > -745.1332191019411)) return x === x ? 0 : x;
+  if (!(x > -745.1332191019411)) return Number.isNaN(x) ? x : 0;
   // round to nearest by adding and removing 1.5 * 2^52 (much faster than Math.round in V8)
   const kd = x * LOG2E_64 + ROUNDING_SHIFT - ROUNDING_SHIFT;
   const k = kd | 0;

@@ -13,6 +13,7 @@
 import type { Components } from './components.ts';
 import { expNonPositive } from './exp.ts';
 import type { IntegerBins } from './integer-bins.ts';
+import { type Kernel, type KernelArguments, kernelFor } from './kernels.ts';
 import type { SufficientStatistics } from './maximization-step.ts';
 import { weightedLogDensities } from './prediction.ts';
 import type { FloatArray } from './types.ts';
@@ -184,6 +185,9 @@ function logDomainSample(
 ): number {
   const K = out.length;
   let max = -Infinity;
+  let priorSum = 0;
+  for (let k = 0; k < K; k++) priorSum += prior[row + k]!;
+  if (priorSum === 0) throw new RangeError(`prior of sample ${sample} is zero for every component`);
   for (let k = 0; k < K; k++) {
     const p = prior[row + k]!;
     if (!(p >= 0) || !Number.isFinite(p)) {
@@ -240,6 +244,58 @@ function writeResponsibilities(
   }
 }
 
+/** Whether the statistics are centred at the current means (what the generated kernels assume). */
+function centredAtMeans(components: Components, statistics: SufficientStatistics): boolean {
+  const { means } = components;
+  const { centres } = statistics;
+  for (let i = 0; i < means.length; i++) if (means[i] !== centres[i]) return false;
+  return true;
+}
+
+/** Runs a generated kernel and adds its moments and log-likelihood to the statistics. */
+function runKernel(
+  kernel: Kernel,
+  input: PassInput,
+  components: Components,
+  statistics: SufficientStatistics,
+  base: Float64Array,
+  scratch: BlockScratch,
+  tabulated: Partial<KernelArguments> & { maxima?: Float64Array },
+): void {
+  const { nComponents: K, nFeatures: D } = components;
+  const { data, prior } = input;
+  const parameters = new Float64Array(K + K * D + K * D * D);
+  parameters.set(base, 0);
+  parameters.set(components.means, K);
+  parameters.set(components.precisionsCholesky, K + K * D);
+  const moments = new Float64Array(K + K * D + K * D * D);
+  const fallback = (sample: number, out: Float64Array): number => {
+    if (!prior) throw new RangeError(`sample ${sample} has zero or non-finite density under every component`);
+    weightedLogDensities(components, scratch.zeros, data, sample, scratch.logDensities);
+    let pSum = 0;
+    for (let k = 0; k < K; k++) pSum += prior[sample * K + k]!;
+    const exact = logDomainSample(scratch.logDensities, prior, sample * K, out, sample) - Math.log(pSum);
+    return tabulated.maxima ? exact - tabulated.maxima[tabulated.index![sample]!]! : exact;
+  };
+  const [counted, products, sumWeights] = kernel({
+    data,
+    nSamples: input.nSamples,
+    sampleWeights: input.sampleWeights,
+    prior,
+    responsibilities: input.responsibilities,
+    parameters,
+    moments,
+    fallback,
+    ...tabulated,
+  });
+  const { responsibilitySums, firstMoments, secondMoments } = statistics;
+  for (let k = 0; k < K; k++) responsibilitySums[k]! += moments[k]!;
+  for (let i = 0; i < K * D; i++) firstMoments[i]! += moments[K + i]!;
+  for (let i = 0; i < K * D * D; i++) secondMoments[i]! += moments[K + K * D + i]!;
+  statistics.logLikelihoodSum += counted + products;
+  statistics.sumWeights += sumWeights;
+}
+
 /**
  * The direct fused pass: any number of features. Statistics must have been reset (centres set)
  * by the caller; they are accumulated here.
@@ -254,6 +310,21 @@ export function directPass(input: PassInput, components: Components, statistics:
     base[k] = components.logNormalisers[k]! + (prior ? 0 : Math.log(components.weights[k]!));
   }
   const scratch = new BlockScratch(K, D);
+  const kernel = centredAtMeans(components, statistics)
+    ? kernelFor({
+        nComponents: K,
+        nFeatures: D,
+        prior: prior !== undefined,
+        weighted: input.sampleWeights !== undefined,
+        responsibilities: responsibilities !== undefined,
+        fullSecondMoments,
+        kind: 'direct',
+      })
+    : undefined;
+  if (kernel) {
+    runKernel(kernel, input, components, statistics, base, scratch, {});
+    return;
+  }
   const { values, maxima, sums, features: X, centred, projection: y, distances: q, weighted: r } = scratch;
   const normaliser = new Normaliser();
 
@@ -420,8 +491,29 @@ export function tabulatedPass(
   binResponsibilities.fill(0);
 
   const scratch = new BlockScratch(K, 1);
+  const kernel = kernelFor({
+    nComponents: K,
+    nFeatures: 1,
+    prior: prior !== undefined,
+    weighted: input.sampleWeights !== undefined,
+    responsibilities: responsibilities !== undefined,
+    fullSecondMoments: false,
+    kind: 'tabulated',
+  });
   const { values, sums, maxima, scales } = scratch;
-  for (let start = 0; start < N; start += BLOCK) {
+  if (kernel) {
+    const binStatistics = { ...statistics, logLikelihoodSum: 0, sumWeights: 0 };
+    runKernel(kernel, input, components, binStatistics, base, scratch, {
+      index,
+      densities,
+      densitySums: tables.sums,
+      binResponsibilities,
+      maxima: tables.maxima,
+    });
+    normaliser.weightedLog += binStatistics.logLikelihoodSum;
+    normaliser.sumWeights += binStatistics.sumWeights;
+  }
+  for (let start = 0; !kernel && start < N; start += BLOCK) {
     const n = Math.min(BLOCK, N - start);
     for (let k = 0; k < K; k++) {
       const o = k * BLOCK;

@@ -214,10 +214,12 @@ export function globalMoments(
     const w = set.weights ? set.weights[i]! : 1;
     for (let p = 0; p < D; p++) {
       const dp = set.data[i * D + p]! - mean[p]!;
-      for (let q = 0; q < D; q++)
+      for (let q = p; q < D; q++) {
         covariance[p * D + q]! += (w * dp * (set.data[i * D + q]! - mean[q]!)) / total;
+      }
     }
   }
+  for (let p = 0; p < D; p++) for (let q = 0; q < p; q++) covariance[p * D + q] = covariance[q * D + p]!;
   for (let d = 0; d < D; d++) covariance[d * D + d]! += regCovar[d]!;
   return { mean, covariance };
 }

@@ -7,7 +7,8 @@ import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 
 /**
  * Lower Cholesky factor L of a symmetric D x D matrix (flat, row-major), so that A = L L^T.
- * Returns `undefined` when A is not positive definite.
+ * Only the lower triangle is read (the upper one mirrors it, up to round-off that must not make
+ * the factorisation fail). Returns `undefined` when A is not positive definite.
  */
 export function choleskyLower(matrix: ArrayLike<number>, size: number): Float64Array | undefined {
   if (size === 1) {
@@ -17,7 +18,7 @@ export function choleskyLower(matrix: ArrayLike<number>, size: number): Float64A
   const rows: number[][] = [];
   for (let i = 0; i < size; i++) {
     const row: number[] = [];
-    for (let j = 0; j < size; j++) row.push(matrix[i * size + j]!);
+    for (let j = 0; j < size; j++) row.push(j <= i ? matrix[i * size + j]! : matrix[j * size + i]!);
     rows.push(row);
   }
   const decomposition = new CholeskyDecomposition(new Matrix(rows));

@@ -123,6 +123,35 @@ describe('prediction', () => {
     }
   });
 
+  it('accepts covariances that are symmetric only up to round-off, as other tools write them', () => {
+    const model: GaussianMixture = {
+      ...truth,
+      nComponents: 1,
+      weights: [1],
+      means: [[0, 0]],
+      covariances: [
+        [
+          [1, 0.30000000000000004],
+          [0.3, 1],
+        ],
+      ],
+      precisionsCholesky: [
+        [
+          [1, 0],
+          [0, 1],
+        ],
+      ],
+    };
+    expect(Array.from(predict(model, { data: Float64Array.of(1, 2), nSamples: 1, nFeatures: 2 }))).toEqual([
+      0,
+    ]);
+    const fit = fitGaussianMixture(sample(truth, 500, 1).samples, {
+      nComponents: 1,
+      initialParameters: { means: [[1, 1]], covariances: model.covariances },
+    });
+    expect(fit.converged).toBe(true);
+  });
+
   it('refuses samples with the wrong number of features', () => {
     expect(() => predict(fit.model, { data: new Float64Array(3), nSamples: 3, nFeatures: 1 })).toThrow(
       'samples have 1 features, the model expects 2',
