@@ -157,7 +157,8 @@ function runStart(
       nFeatures: plan.passData.nFeatures,
       sampleWeights: plan.passWeights,
       prior,
-      responsibilities: buffers.responsibilities,
+      // The histogram strategy passes over bins, not samples: its responsibilities come after.
+      responsibilities: plan.strategy === 'histogram' ? undefined : buffers.responsibilities,
       fullSecondMoments: needsFullSecondMoments(components.covarianceType),
     };
     if (plan.strategy === 'tabulated') tabulatedPass(input, plan.bins!, scratch!, components, statistics);
@@ -230,6 +231,16 @@ function runStart(
   return { components, converged, stopReason, nIter, trace, events };
 }
 
+/** Reorders the columns of an N x K matrix: new column j is old column order[j]. */
+function permuteColumns(matrix: Float32Array, order: number[]): void {
+  const K = order.length;
+  const row = new Float32Array(K);
+  for (let offset = 0; offset < matrix.length; offset += K) {
+    for (let k = 0; k < K; k++) row[k] = matrix[offset + order[k]!]!;
+    matrix.set(row, offset);
+  }
+}
+
 /**
  * Fits a K-component Gaussian mixture to N samples of D features by expectation-maximisation.
  *
@@ -258,10 +269,11 @@ export function fitGaussianMixture(
     }
   }
 
-  const needResponsibilities = resolved.updatePrior !== undefined;
+  const hasHook = resolved.updatePrior !== undefined;
   const buffers = {
-    responsibilities: needResponsibilities ? new Float32Array(samples.nSamples * K) : undefined,
-    hookPrior: needResponsibilities ? new Float32Array(samples.nSamples * K) : undefined,
+    responsibilities:
+      resolved.responsibilities ?? (hasHook ? new Float32Array(samples.nSamples * K) : undefined),
+    hookPrior: hasHook ? new Float32Array(samples.nSamples * K) : undefined,
   };
   // Deterministic initialisations give the same start every time: run it once.
   const nStarts = resolved.initialParameters || resolved.init === 'quantile' ? 1 : resolved.nInit;
@@ -299,7 +311,31 @@ export function fitGaussianMixture(
     }
   }
   const result = best!;
-  if (resolved.componentOrder === 'mean') sortComponentsByMean(result.components);
+  if (resolved.responsibilities && (bestInit !== nStarts - 1 || plan.strategy === 'histogram')) {
+    // The buffer holds the last start's responsibilities (or none, after passes over the
+    // histogram's bins): evaluate the kept model on the samples once more.
+    const statistics = allocateStatistics(K, samples.nFeatures);
+    resetStatistics(statistics, result.components.means);
+    directPass(
+      {
+        data: samples.data,
+        nSamples: samples.nSamples,
+        nFeatures: samples.nFeatures,
+        sampleWeights: resolved.sampleWeights,
+        prior: resolved.prior,
+        responsibilities: resolved.responsibilities,
+        fullSecondMoments: false,
+      },
+      result.components,
+      statistics,
+    );
+  }
+  if (resolved.componentOrder === 'mean') {
+    const order = sortComponentsByMean(result.components);
+    if (resolved.responsibilities && order.some((from, to) => from !== to)) {
+      permuteColumns(resolved.responsibilities, order);
+    }
+  }
   if (!result.converged) {
     const n = result.trace.length;
     const gain = n > 1 ? result.trace[n - 1]! - result.trace[n - 2]! : Number.NaN;

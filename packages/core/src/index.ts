@@ -1,3 +1,4 @@
+export { expNonPositive } from './exp.ts';
 export { fitGaussianMixture } from './gaussian-mixture.ts';
 export {
   aic,

@@ -67,6 +67,7 @@ export interface ResolvedOptions {
   strategy: EStepStrategy;
   componentOrder: ComponentOrder;
   onIteration: ((event: IterationEvent) => void) | undefined;
+  responsibilities: Float32Array | undefined;
   summary: DataSummary;
 }
 
@@ -324,6 +325,21 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
   if (init === 'quantile' && D !== 1 && initialParameters === undefined) {
     throw new RangeError(`init "quantile" needs one feature, got nFeatures = ${D}`);
   }
+  if (options.responsibilities !== undefined) {
+    if (!(options.responsibilities instanceof Float32Array)) {
+      throw new TypeError(
+        `responsibilities must be a Float32Array, got ${describe(options.responsibilities)}`,
+      );
+    }
+    if (options.responsibilities.length !== N * nComponents) {
+      throw new RangeError(
+        `responsibilities has length ${options.responsibilities.length}, expected nSamples x nComponents = ${N * nComponents}`,
+      );
+    }
+    if (updatePrior !== undefined && nInit > 1 && initialParameters === undefined) {
+      throw new RangeError('responsibilities output with updatePrior needs nInit = 1');
+    }
+  }
   if (options.onIteration !== undefined && typeof options.onIteration !== 'function') {
     throw new TypeError(`onIteration must be a function, got ${describe(options.onIteration)}`);
   }
@@ -346,6 +362,7 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     strategy,
     componentOrder,
     onIteration: options.onIteration,
+    responsibilities: options.responsibilities,
     summary,
   };
 }

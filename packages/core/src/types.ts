@@ -143,6 +143,11 @@ export interface GaussianMixtureOptions {
    * initialised. Default `mean`, or `fixed` when a per-sample prior fixes the order.
    */
   componentOrder?: ComponentOrder;
+  /**
+   * When given (N x K), receives the responsibilities of the returned model, from the final
+   * E-step (so no extra pass over the data is needed); columns follow the returned component order.
+   */
+  responsibilities?: Float32Array;
   /** Called after every iteration (for progress bars). */
   onIteration?: (event: IterationEvent) => void;
 }

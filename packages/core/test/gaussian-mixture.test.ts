@@ -576,3 +576,42 @@ describe('degenerate data', () => {
     }
   });
 });
+
+describe('responsibilities output', () => {
+  it('receives the final responsibilities of the returned model, whatever the strategy and restarts', () => {
+    const voxels = intensities(5000, 12);
+    for (const strategy of ['direct', 'tabulated', 'histogram'] as const) {
+      for (const nInit of [1, 3]) {
+        const responsibilities = new Float32Array(5000 * 3);
+        const fit = fitGaussianMixture(voxels, { strategy, nInit, seed: 4, responsibilities });
+        const expected = predictProba(fit.model, voxels);
+        let worst = 0;
+        for (let i = 0; i < expected.length; i++)
+          worst = Math.max(worst, Math.abs(expected[i]! - responsibilities[i]!));
+        expect(worst).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it('holds the responsibilities under the final prior when a hook updates it', () => {
+    const voxels = intensities(4000, 13);
+    const responsibilities = new Float32Array(4000 * 3);
+    let lastPrior: Float32Array | undefined;
+    const fit = fitGaussianMixture(voxels, {
+      init: 'quantile',
+      responsibilities,
+      updatePrior: ({ responsibilities: r, prior }) => {
+        for (let i = 0; i < prior.length; i++) prior[i] = 0.1 + r[i]!;
+        lastPrior = prior.slice();
+      },
+    });
+    const expected = predictProba(fit.model, voxels, { prior: lastPrior! });
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++)
+      worst = Math.max(worst, Math.abs(expected[i]! - responsibilities[i]!));
+    expect(worst).toBeLessThan(1e-6);
+    expect(() => fitGaussianMixture(voxels, { responsibilities: new Float32Array(5) })).toThrow(
+      'responsibilities has length 5, expected nSamples x nComponents = 12000',
+    );
+  });
+});
