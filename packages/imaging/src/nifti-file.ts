@@ -1,0 +1,122 @@
+/**
+ * NIfTI files on disk (Node only): reading through {@link parseNifti}, and writing NIfTI-1 through
+ * {@link encodeNifti1}, gzipped when the name ends in `.gz`, always atomically (a temporary file
+ * renamed into place) so that an interrupted run never leaves half a file behind.
+ */
+import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'fflate';
+import { writeFileAtomic } from './atomic-write.ts';
+import { type ParseNiftiOptions, parseNifti } from './nifti-reader.ts';
+import {
+  classProbabilityImage,
+  encodeNifti1,
+  labelMapImage,
+  type NiftiImage,
+  probabilityMapsImage,
+} from './nifti-writer.ts';
+import { ImageFileError, type Volume } from './types.ts';
+
+/**
+ * Reads a `.nii` or `.nii.gz` file (NIfTI-1 or NIfTI-2) into one 3-D volume; see
+ * {@link parseNifti} for datatypes, scaling, geometry and 4-D files.
+ *
+ * @throws {ImageFileError} naming the file when it cannot be read (missing, a folder, no
+ *   permission) or is not a readable NIfTI file.
+ * @throws {RangeError} when `options.volume` is out of range for the file.
+ */
+export async function readNifti(path: string, options: ParseNiftiOptions = {}): Promise<Volume> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new ImageFileError(path, describeFileSystemError(error, 'read'), { cause: error });
+  }
+  return parseNifti(bytes, path, options);
+}
+
+function describeFileSystemError(error: unknown, action: 'read' | 'write'): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return action === 'read' ? 'no such file' : 'no such folder';
+    case 'EISDIR':
+      return 'is a folder, not a file';
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (cannot ${action})`;
+    default:
+      return `cannot ${action}: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * The bytes of a NIfTI-1 file for `path`: gzipped when the name ends in `.gz` (deterministic: no
+ * file name and no time stamp in the gzip header, so equal images give equal bytes).
+ *
+ * @throws {ImageFileError} when the name does not end in `.nii` or `.nii.gz`.
+ */
+export function encodeNiftiFile(path: string, image: NiftiImage): Uint8Array {
+  const lower = path.toLowerCase();
+  const gzip = lower.endsWith('.nii.gz');
+  if (!gzip && !lower.endsWith('.nii')) {
+    throw new ImageFileError(path, 'a NIfTI file name must end in .nii or .nii.gz');
+  }
+  const bytes = encodeNifti1(image);
+  return gzip ? gzipSync(bytes, { level: 6, mtime: 0 }) : bytes;
+}
+
+/**
+ * Writes an image as a NIfTI-1 file (see {@link encodeNifti1}), gzipped when `path` ends in `.gz`,
+ * atomically.
+ *
+ * @throws {ImageFileError} naming the file when it cannot be written (missing folder, permission)
+ *   or the name does not end in `.nii` or `.nii.gz`; nothing is left behind.
+ * @throws {RangeError} for an inconsistent image (see {@link encodeNifti1}).
+ */
+export async function writeNifti(path: string, image: NiftiImage): Promise<void> {
+  await writeFileAtomic(path, encodeNiftiFile(path, image));
+}
+
+/**
+ * Writes a label map on a reference volume's grid: uint8, intent_code 1002 (NIFTI_INTENT_LABEL),
+ * cal_min 0, cal_max the largest label, the reference's geometry (both transforms, their codes,
+ * pixdim and units).
+ *
+ * @param labels - one label per voxel, length nx * ny * nz of the reference, x fastest.
+ * @throws {RangeError} when labels.length is not the reference's number of voxels.
+ * @throws {ImageFileError} when the file cannot be written.
+ */
+export async function writeLabelMap(path: string, labels: Uint8Array, reference: Volume): Promise<void> {
+  await writeNifti(path, labelMapImage(labels, reference));
+}
+
+/**
+ * Writes class probability maps (float32) on a reference volume's grid, with its geometry. A single
+ * path gives one 4-D file with nt = nClasses (volume k is class k); an array of nClasses paths
+ * gives one 3-D file per class, in class order.
+ *
+ * @param probabilities - voxel-major, length nVoxels * nClasses: the probability of class k at
+ *   voxel v is probabilities[v * nClasses + k].
+ * @throws {RangeError} when nClasses is not a positive integer, probabilities.length is not
+ *   nVoxels * nClasses, or an array of paths does not hold nClasses paths.
+ * @throws {ImageFileError} when a file cannot be written.
+ */
+export async function writeProbabilityMaps(
+  pathOrPaths: string | readonly string[],
+  probabilities: Float32Array,
+  nClasses: number,
+  reference: Volume,
+): Promise<void> {
+  if (typeof pathOrPaths === 'string') {
+    await writeNifti(pathOrPaths, probabilityMapsImage(probabilities, nClasses, reference));
+    return;
+  }
+  if (pathOrPaths.length !== nClasses) {
+    throw new RangeError(
+      `one path per class expected: nClasses is ${nClasses}, got ${pathOrPaths.length} paths`,
+    );
+  }
+  for (let k = 0; k < nClasses; k++) {
+    await writeNifti(pathOrPaths[k]!, classProbabilityImage(probabilities, nClasses, k, reference));
+  }
+}
