@@ -1,4 +1,11 @@
 export {
+  type ClassComparison,
+  type Comparison,
+  type ComparisonOptions,
+  compareLabelMaps,
+  voxelVolumeMl,
+} from './compare.ts';
+export {
   assertSameGrid,
   type ChannelTransform,
   extractFeatures,
@@ -18,6 +25,32 @@ export {
   otsuMask,
   otsuThreshold,
 } from './mask.ts';
+export {
+  NIFTI_DATATYPES,
+  NIFTI_MAX_DIMENSION,
+  NIFTI_MAX_VOXELS,
+  niftiAffine,
+  type ParseNiftiOptions,
+  parseNifti,
+} from './nifti-reader.ts';
+export {
+  classProbabilityImage,
+  encodeNifti1,
+  labelMapImage,
+  NIFTI_INTENT_LABEL,
+  type NiftiImage,
+  probabilityMapsImage,
+} from './nifti-writer.ts';
+export {
+  DEFAULT_PHANTOM_OPTIONS,
+  generatePhantom,
+  type Phantom,
+  type PhantomNoise,
+  type PhantomOptions,
+  type PhantomShape,
+  type ResolvedPhantomOptions,
+  type TissueIntensities,
+} from './phantom.ts';
 export {
   type DataType,
   ImageFileError,

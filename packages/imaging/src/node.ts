@@ -1,5 +1,6 @@
 export { temporaryPathFor, writeFileAtomic } from './atomic-write.ts';
 export * from './index.ts';
+export { encodeNiftiFile, readNifti, writeLabelMap, writeNifti, writeProbabilityMaps } from './nifti-file.ts';
 export {
   DEFAULT_LABEL_COLOURS,
   type OverlayOptions,
