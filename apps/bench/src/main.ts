@@ -3,6 +3,7 @@
  * (all of them without a filter). `--quick` is a fast smoke run on small data.
  */
 import { runCoreEm } from './core-em.ts';
+import { runImagingIo } from './imaging-io.ts';
 
 interface BenchOptions {
   quick: boolean;
@@ -22,13 +23,18 @@ const BENCHMARKS: Benchmark[] = [
     description: '@mixseg/core EM iteration time and peak memory vs scikit-learn (K = 3, full)',
     run: (options) => runCoreEm(options),
   },
+  {
+    name: 'imaging-io',
+    description: '@mixseg/imaging NIfTI read, label and probability map write time vs nibabel (SRI24 SPGR)',
+    run: (options) => runImagingIo(options),
+  },
 ];
 
 function usage(): string {
   return [
     'usage: pnpm bench [filter...] [--quick] [--core-ref=<git revision>]',
     '  filter             run only the benchmarks whose name contains it',
-    '  --quick            smoke run on small data (N = 1e5)',
+    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io)',
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',
     'benchmarks:',
