@@ -29,9 +29,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Volume } from '@mixseg/imaging';
 import { readNifti } from '@mixseg/imaging/node';
-import { gunzipSync, gzipSync } from 'fflate';
 import {
   benchRoot,
   type ChildOutcome,
@@ -187,7 +187,7 @@ const METHODOLOGY = {
     'Made once in the benchmark parent, stored as raw files that both children read outside the timed parts.',
   gzip:
     "nibabel's default is Opener.default_compresslevel (zlib); mixseg's level is found by re-encoding its label " +
-    'map with fflate at levels 0 to 9 until the bytes are identical. When they differ, nibabel is also run with ' +
+    'map with node:zlib at levels 0 to 9 until the bytes are identical. When they differ, nibabel is also run with ' +
     "Opener.default_compresslevel set to mixseg's level (the 'nibabel @ mixseg level' columns): the like-for-like " +
     'comparison of write speed and file size.',
   memory:
@@ -279,14 +279,14 @@ function outputFiles(outputs: IoOutputs): OutputFiles {
 }
 
 /**
- * The fflate gzip level that reproduces `path` byte for byte (fflate is deterministic; mixseg
- * gzips with fflate's gzipSync and mtime 0), or undefined when none does.
+ * The zlib gzip level that reproduces `path` byte for byte (mixseg gzips with node:zlib, which is
+ * deterministic for a given zlib), or undefined when none does.
  */
-function inferFflateLevel(path: string): number | undefined {
+function inferGzipLevel(path: string): number | undefined {
   const gz = new Uint8Array(readFileSync(path));
   const raw = gunzipSync(gz);
   for (let level = 0; level <= 9; level++) {
-    const candidate = gzipSync(raw, { level: level as 0, mtime: 0 });
+    const candidate = gzipSync(raw, { level });
     if (candidate.length === gz.length && candidate.every((byte, i) => byte === gz[i])) return level;
   }
   return undefined;
@@ -345,7 +345,6 @@ function imagingProvenance(): Record<string, unknown> {
   const status = git(['status', '--porcelain', '--', 'packages/imaging']);
   return {
     version: packageJson.version,
-    fflate: packageJson.dependencies['fflate'],
     headCommit: git(['rev-parse', 'HEAD']),
     uncommitted: status ? status.split('\n') : [],
     sourceHash: hash.digest('hex'),
@@ -542,7 +541,7 @@ export async function runImagingIo(options: ImagingIoOptions): Promise<string | 
     );
     contestants.push(mixseg);
     if (mixseg.result) {
-      mixsegLevel = inferFflateLevel(mixsegOutputs.labels);
+      mixsegLevel = inferGzipLevel(mixsegOutputs.labels);
       mixseg.gzipLevel = mixsegLevel;
     } else {
       log(
@@ -622,8 +621,7 @@ export async function runImagingIo(options: ImagingIoOptions): Promise<string | 
     },
     gzip: {
       mixsegLevel: mixsegLevel ?? null,
-      mixsegLevelSource:
-        'inferred: fflate gzipSync(level, mtime 0) at this level reproduces the label map byte for byte',
+      mixsegLevelSource: 'inferred: node:zlib gzipSync at this level reproduces the label map byte for byte',
       nibabelDefaultCompressLevel: nibabelInfo?.defaultCompressLevel ?? nibabel.defaultCompressLevel,
       nibabelLevelSource: 'nib.openers.Opener.default_compresslevel',
     },
@@ -662,7 +660,7 @@ export async function runImagingIo(options: ImagingIoOptions): Promise<string | 
   log('');
   const nibabelDefault = nibabelInfo?.defaultCompressLevel ?? nibabel.defaultCompressLevel;
   log(
-    `gzip: mixseg writes with fflate level ${mixsegLevel ?? 'unknown'} (inferred by byte-identical re-encoding); ` +
+    `gzip: mixseg writes with zlib level ${mixsegLevel ?? 'unknown'} (inferred by byte-identical re-encoding); ` +
       `nibabel with zlib level ${nibabelDefault ?? 'unknown'} (nib.openers.Opener.default_compresslevel)` +
       (contestants.some((c) => c.id === 'nibabel-matched')
         ? `; nibabel@${mixsegLevel} = nibabel with default_compresslevel = ${mixsegLevel}, the like-for-like comparison.`
