@@ -21,7 +21,7 @@ import {
   resetStatistics,
 } from './maximization-step.ts';
 import { type ResolvedOptions, resolveOptions, tabulationUnavailable } from './options.ts';
-import { weightedLogDensities } from './prediction.ts';
+import { evaluateComponents } from './prediction.ts';
 import { createRandom } from './random.ts';
 import type {
   EStepStrategy,
@@ -106,23 +106,10 @@ interface StartResult {
 
 /** Index of the sample the current mixture explains worst (lowest log-likelihood). */
 function worstExplainedSample(components: Components, data: SampleMatrix): number {
-  const K = components.nComponents;
-  const logWeights = components.weights.map(Math.log);
-  const a = new Float64Array(K);
+  const logLikelihoods = new Float64Array(data.nSamples);
+  evaluateComponents(components, data, { logLikelihoods });
   let worst = 0;
-  let worstValue = Infinity;
-  for (let i = 0; i < data.nSamples; i++) {
-    weightedLogDensities(components, logWeights, data.data, i, a);
-    let max = -Infinity;
-    for (let k = 0; k < K; k++) if (a[k]! > max) max = a[k]!;
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(a[k]! - max);
-    const value = max + Math.log(sum);
-    if (value < worstValue) {
-      worstValue = value;
-      worst = i;
-    }
-  }
+  for (let i = 1; i < logLikelihoods.length; i++) if (logLikelihoods[i]! < logLikelihoods[worst]!) worst = i;
   return worst;
 }
 

@@ -73,8 +73,12 @@ export function evaluateComponents(
   const a = new Float64Array(K);
   const logPriorRow = new Float64Array(K);
   const { labels, responsibilities, logResponsibilities, logLikelihoods } = outputs;
-  const needLse =
-    responsibilities !== undefined || logResponsibilities !== undefined || logLikelihoods !== undefined;
+  // Labels alone need no log-sum-exp; every other output, and the returned total, does.
+  const labelsOnly =
+    labels !== undefined &&
+    responsibilities === undefined &&
+    logResponsibilities === undefined &&
+    logLikelihoods === undefined;
   let total = 0;
   for (let i = 0; i < N; i++) {
     weightedLogDensities(components, logWeights, samples.data, i, a);
@@ -103,7 +107,7 @@ export function evaluateComponents(
       }
     }
     if (labels) labels[i] = best;
-    if (!needLse && !sampleWeights) continue;
+    if (labelsOnly) continue;
     if (max === -Infinity) throw new RangeError(`sample ${i} has zero probability under every component`);
     let sum = 0;
     for (let k = 0; k < K; k++) sum += expNonPositive(a[k]! - max);
@@ -192,13 +196,7 @@ export function score(model: GaussianMixture, samples: SampleMatrix, sampleWeigh
   if (sampleWeights !== undefined && sampleWeights.length !== samples.nSamples) {
     throw new RangeError(`sampleWeights has length ${sampleWeights.length}, expected ${samples.nSamples}`);
   }
-  const total = evaluateComponents(
-    components,
-    samples,
-    {},
-    {},
-    sampleWeights ?? new Float64Array(samples.nSamples).fill(1),
-  );
+  const total = evaluateComponents(components, samples, {}, {}, sampleWeights);
   const sumWeights = sampleWeights ? sumOf(sampleWeights) : samples.nSamples;
   return total / sumWeights;
 }
@@ -214,13 +212,7 @@ export function expectationStep(
 ): { logResponsibilities: Float64Array; meanLogLikelihood: number } {
   const components = prepare(model, samples, options);
   const logResponsibilities = new Float64Array(samples.nSamples * model.nComponents);
-  const total = evaluateComponents(
-    components,
-    samples,
-    { logResponsibilities },
-    options,
-    new Float64Array(samples.nSamples).fill(1),
-  );
+  const total = evaluateComponents(components, samples, { logResponsibilities }, options);
   return { logResponsibilities, meanLogLikelihood: total / samples.nSamples };
 }
 
