@@ -12,6 +12,7 @@ export {
   type FeatureOptions,
   type Features,
   type IntensityPreparation,
+  mostProbableClass,
   scatterLabels,
   scatterResponsibilities,
 } from './features.ts';

@@ -18,6 +18,7 @@ import {
 import {
   extractFeatures,
   type IntensityPreparation,
+  mostProbableClass,
   scatterLabels,
   scatterResponsibilities,
 } from './features.ts';
@@ -188,6 +189,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   const featuresTime = seconds(started);
 
   started = performance.now();
+  const responsibilities = new Float32Array(samples.nSamples * K);
   const mixture = fitGaussianMixture(samples, {
     nComponents: K,
     covarianceType: resolved.covarianceType,
@@ -195,23 +197,15 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
     seed: resolved.seed,
     maxIter: resolved.maxIter,
     tol: resolved.tol,
+    // without a spatial stage, the plain mixture's final responsibilities are the result
+    ...(resolved.prior === 'none' ? { responsibilities } : {}),
     onIteration: (event) => options.onIteration?.({ stage: 'mixture', ...event }),
   });
   const mixtureTime = seconds(started);
 
   started = performance.now();
-  const responsibilities = new Float32Array(samples.nSamples * K);
   let spatial: GaussianMixtureFit | undefined;
-  if (resolved.prior === 'none') {
-    fitGaussianMixture(samples, {
-      nComponents: K,
-      covarianceType: resolved.covarianceType,
-      initialParameters: mixture.model,
-      maxIter: 0,
-      componentOrder: 'fixed',
-      responsibilities,
-    });
-  } else {
+  if (resolved.prior !== 'none') {
     const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
     const updatePrior: PriorUpdate =
       resolved.prior === 'ppf'
@@ -233,11 +227,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   started = performance.now();
   const nVoxels = first.data.length;
   const sampleLabels = new Uint8Array(samples.nSamples);
-  for (let i = 0; i < samples.nSamples; i++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (responsibilities[i * K + k]! > responsibilities[i * K + best]!) best = k;
-    sampleLabels[i] = best;
-  }
+  for (let i = 0; i < samples.nSamples; i++) sampleLabels[i] = mostProbableClass(responsibilities, i, K);
   const labels = scatterLabels(sampleLabels, voxelIndices, nVoxels);
   const probabilities = resolved.probabilities
     ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)

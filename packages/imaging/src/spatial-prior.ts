@@ -5,6 +5,7 @@
  * padded by one voxel so that neighbour look-ups need no bounds checks.
  */
 import { expNonPositive, type PriorUpdateContext } from '@mixseg/core';
+import { mostProbableClass } from './features.ts';
 
 /** Where the samples sit on the voxel grid. */
 export interface SampleGrid {
@@ -251,12 +252,7 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
   const energy = new Float64Array(K);
   return (context: PriorUpdateContext): void => {
     const { responsibilities, prior } = context;
-    for (let i = 0; i < N; i++) {
-      let best = 0;
-      for (let k = 1; k < K; k++)
-        if (responsibilities[i * K + k]! > responsibilities[i * K + best]!) best = k;
-      labels[box.sampleIndices[i]!] = best;
-    }
+    for (let i = 0; i < N; i++) labels[box.sampleIndices[i]!] = mostProbableClass(responsibilities, i, K);
     for (let i = 0; i < N; i++) {
       const b = box.sampleIndices[i]!;
       energy.fill(0);
