@@ -53,6 +53,26 @@ export {
   type TissueIntensities,
 } from './phantom.ts';
 export {
+  type ClassStatistics,
+  classStatistics,
+  type ResolvedSegmentOptions,
+  type Segmentation,
+  type SegmentOptions,
+  type SpatialPriorKind,
+  type StageReport,
+  segment,
+} from './segment.ts';
+export {
+  type BoxGrid,
+  boxGrid,
+  boxSum,
+  type NeighbourhoodPriorOptions,
+  neighbourhoodPrior,
+  type PottsPriorOptions,
+  pottsPrior,
+  type SampleGrid,
+} from './spatial-prior.ts';
+export {
   type DataType,
   ImageFileError,
   type NiftiGeometry,
