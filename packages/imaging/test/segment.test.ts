@@ -95,10 +95,9 @@ describe('segment', () => {
   const voxelMl = (phantom.image.spacing[0] * phantom.image.spacing[1] * phantom.image.spacing[2]) / 1000;
   const score = (labels: Uint8Array) => compareLabelMaps(labels, phantom.labels, { voxelVolumeMl: voxelMl });
 
-  // Issue 4 asks the spatial prior to beat the plain mixture on every class; on this phantom both
-  // priors still lose ~0.002 Dice on the thin CSF rim (open work), so GM, WM and the mean are
-  // asserted here.
-  it('labels CSF < GM < WM and beats the plain mixture on GM, WM and the mean of a noisy phantom', () => {
+  // Plain CSF/GM/WM .967/.941/.953; PPF .969/.968/.981; MRF .968/.971/.985. The thin CSF rim
+  // gains least, so it is asserted as a strict gain only.
+  it('labels CSF < GM < WM and beats the plain mixture on every class of a noisy phantom', () => {
     const plain = segment([phantom.image], { prior: 'none' });
     const dicePlain = score(plain.labels).classes.map((c) => c.dice);
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -108,7 +107,7 @@ describe('segment', () => {
       expect(diceSpatial[1]!, `${prior} GM`).toBeGreaterThan(dicePlain[1]! + 0.01);
       expect(diceSpatial[2]!, `${prior} WM`).toBeGreaterThan(dicePlain[2]! + 0.01);
       expect(mean(diceSpatial), `${prior} mean`).toBeGreaterThan(mean(dicePlain) + 0.01);
-      expect(diceSpatial[0]!, `${prior} CSF`).toBeGreaterThan(dicePlain[0]! - 0.01);
+      expect(diceSpatial[0]!, `${prior} CSF`).toBeGreaterThan(dicePlain[0]!);
       const means = spatial.statistics.map((s) => s.meanIntensity[0]!);
       expect(means[0]!).toBeLessThan(means[1]!);
       expect(means[1]!).toBeLessThan(means[2]!);
