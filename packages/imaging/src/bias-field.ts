@@ -98,17 +98,22 @@ export function estimateBiasField(
   // trilinear interpolation at each voxel's position in cell coordinates (cell centres)
   let logSum = 0;
   let count = 0;
+  const [fx, fy, fz] = factor;
   for (let i = 0; i < N; i++) {
     const v = grid.voxelIndices[i]!;
     const z = Math.floor(v / nxy);
     const rest = v - z * nxy;
     const y = Math.floor(rest / nx);
     const x = rest - y * nx;
-    const b = interpolate(field, coarseDims, [
-      (x + 0.5) / factor[0] - 0.5,
-      (y + 0.5) / factor[1] - 0.5,
-      (z + 0.5) / factor[2] - 0.5,
-    ]);
+    const b = interpolate(
+      field,
+      cx,
+      cy,
+      cz,
+      (x + 0.5) / fx - 0.5,
+      (y + 0.5) / fy - 0.5,
+      (z + 0.5) / fz - 0.5,
+    );
     out[i] = b;
     if (b > 0) {
       logSum += Math.log(b);
@@ -120,21 +125,32 @@ export function estimateBiasField(
 }
 
 /** Trilinear interpolation that skips undefined (NaN) corners, renormalising the weights. */
-function interpolate(field: Float64Array, dims: Vector3, position: Vector3): number {
-  const [nx, ny, nz] = dims;
-  const base = position.map((p, axis) => Math.min(Math.max(Math.floor(p), 0), dims[axis]! - 1));
-  const t = position.map((p, axis) => Math.min(Math.max(p - base[axis]!, 0), 1));
+function interpolate(
+  field: Float64Array,
+  nx: number,
+  ny: number,
+  nz: number,
+  px: number,
+  py: number,
+  pz: number,
+): number {
+  const x0 = Math.min(Math.max(Math.floor(px), 0), nx - 1);
+  const y0 = Math.min(Math.max(Math.floor(py), 0), ny - 1);
+  const z0 = Math.min(Math.max(Math.floor(pz), 0), nz - 1);
+  const tx = Math.min(Math.max(px - x0, 0), 1);
+  const ty = Math.min(Math.max(py - y0, 0), 1);
+  const tz = Math.min(Math.max(pz - z0, 0), 1);
+  const x1 = Math.min(x0 + 1, nx - 1);
+  const y1 = Math.min(y0 + 1, ny - 1);
+  const z1 = Math.min(z0 + 1, nz - 1);
   let sum = 0;
   let weightSum = 0;
   for (let corner = 0; corner < 8; corner++) {
-    const ix = Math.min(base[0]! + (corner & 1), nx - 1);
-    const iy = Math.min(base[1]! + ((corner >> 1) & 1), ny - 1);
-    const iz = Math.min(base[2]! + ((corner >> 2) & 1), nz - 1);
-    const w =
-      (corner & 1 ? t[0]! : 1 - t[0]!) *
-      ((corner >> 1) & 1 ? t[1]! : 1 - t[1]!) *
-      ((corner >> 2) & 1 ? t[2]! : 1 - t[2]!);
-    const value = field[ix + nx * (iy + ny * iz)]!;
+    const hx = corner & 1;
+    const hy = (corner >> 1) & 1;
+    const hz = corner >> 2;
+    const w = (hx ? tx : 1 - tx) * (hy ? ty : 1 - ty) * (hz ? tz : 1 - tz);
+    const value = field[(hx ? x1 : x0) + nx * ((hy ? y1 : y0) + ny * (hz ? z1 : z0))]!;
     if (w > 0 && !Number.isNaN(value)) {
       sum += w * value;
       weightSum += w;

@@ -42,9 +42,9 @@ export type SpatialPriorKind = 'ppf' | 'mrf' | 'atlas' | 'none';
 export interface BiasCorrectionOptions {
   /** Smoothing of the field, full width at half maximum in mm. Default 20 (FSL FAST's). */
   fwhm?: number;
-  /** Rounds of (estimate the field, correct, refit). Default 4. */
+  /** Rounds of (estimate the field, correct, refit). Default 3. */
   rounds?: number;
-  /** EM iterations of the refit in each round. Default 20. */
+  /** EM iterations of the refit in each round. Default 5. */
   iterations?: number;
 }
 
@@ -203,8 +203,8 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     const given = bias === true ? {} : bias;
     biasCorrection = {
       fwhm: given.fwhm ?? DEFAULT_BIAS_FWHM_MM,
-      rounds: given.rounds ?? 4,
-      iterations: given.iterations ?? 20,
+      rounds: given.rounds ?? 3,
+      iterations: given.iterations ?? 5,
     };
     if (!(biasCorrection.fwhm > 0 && Number.isFinite(biasCorrection.fwhm))) {
       throw new RangeError(`biasCorrection.fwhm must be > 0 mm, got ${biasCorrection.fwhm}`);

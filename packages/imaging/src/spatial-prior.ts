@@ -192,16 +192,29 @@ export function neighbourhoodPrior(
   boxSum(counts, box.dims, radius, scratch);
   const sums = new Float32Array(size);
   const N = grid.voxelIndices.length;
+  const othersSum = new Float32Array(N * K);
   return (context: PriorUpdateContext): void => {
     const { responsibilities, prior } = context;
+    // responsibilities sum to 1 over k, so the last class's window sum is the window's count
+    // minus the others': K - 1 box sums instead of K
     for (let k = 0; k < K; k++) {
-      sums.fill(0);
-      for (let i = 0; i < N; i++) sums[box.sampleIndices[i]!] = responsibilities[i * K + k]!;
-      boxSum(sums, box.dims, radius, scratch);
+      const last = k === K - 1 && K > 1;
+      if (!last) {
+        sums.fill(0);
+        for (let i = 0; i < N; i++) sums[box.sampleIndices[i]!] = responsibilities[i * K + k]!;
+        boxSum(sums, box.dims, radius, scratch);
+      }
       for (let i = 0; i < N; i++) {
         const b = box.sampleIndices[i]!;
-        let sum = sums[b]!;
         let count = counts[b]!;
+        let sum: number;
+        if (last) {
+          sum = count;
+          for (let j = 0; j < K - 1; j++) sum -= othersSum[i * K + j]!;
+        } else {
+          sum = sums[b]!;
+          othersSum[i * K + k] = sum;
+        }
         if (!includeCentre) {
           sum -= responsibilities[i * K + k]!;
           count -= 1;
