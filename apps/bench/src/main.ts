@@ -4,9 +4,12 @@
  */
 import { runCoreEm } from './core-em.ts';
 import { runImagingIo } from './imaging-io.ts';
+import { runSegmentation } from './segmentation.ts';
 
 interface BenchOptions {
   quick: boolean;
+  /** Also run dipy's HMRF (minutes per volume). */
+  dipy: boolean;
   /** Benchmark @mixseg/core at this git revision instead of the working tree. */
   coreRef: string | undefined;
 }
@@ -28,13 +31,20 @@ const BENCHMARKS: Benchmark[] = [
     description: '@mixseg/imaging NIfTI read, label and probability map write time vs nibabel (SRI24 SPGR)',
     run: (options) => runImagingIo(options),
   },
+  {
+    name: 'segmentation',
+    description:
+      'whole segmentations: Dice, time, peak memory per prior vs scikit-learn (and dipy with --dipy)',
+    run: (options) => runSegmentation(options),
+  },
 ];
 
 function usage(): string {
   return [
     'usage: pnpm bench [filter...] [--quick] [--core-ref=<git revision>]',
     '  filter             run only the benchmarks whose name contains it',
-    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io)',
+    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io, segmentation)',
+    "  --dipy             segmentation: also run dipy's HMRF (about 3 minutes and 2.5 GB per SRI24 volume)",
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',
     'benchmarks:',
@@ -62,13 +72,14 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const unknownFlags = args.filter((arg) => arg.startsWith('-') && arg !== '--quick');
+  const unknownFlags = args.filter((arg) => arg.startsWith('-') && arg !== '--quick' && arg !== '--dipy');
   if (unknownFlags.length > 0) {
     console.error(`unknown option(s): ${unknownFlags.join(' ')}\n${usage()}`);
     process.exitCode = 2;
     return;
   }
   const quick = args.includes('--quick');
+  const dipy = args.includes('--dipy');
   const filters = args.filter((arg) => !arg.startsWith('-')).map((arg) => arg.toLowerCase());
   const selected =
     filters.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => filters.some((f) => b.name.includes(f)));
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
   }
   for (const benchmark of selected) {
     console.log(`=== ${benchmark.name}${quick ? ' (quick)' : ''} ===`);
-    await benchmark.run({ quick, coreRef });
+    await benchmark.run({ quick, coreRef, dipy });
   }
 }
 
