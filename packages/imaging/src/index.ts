@@ -1,3 +1,4 @@
+export { type ApplyModelOptions, applyModel } from './apply-model.ts';
 export {
   type ClassComparison,
   type Comparison,
