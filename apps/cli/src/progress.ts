@@ -59,7 +59,7 @@ export class ProgressReporter {
       line =
         row.status === 'skipped'
           ? `${counter} ${row.subject} skipped: outputs exist (--overwrite redoes it)`
-          : `${counter} ${row.subject} done in ${row.seconds?.toFixed(1)} s, ${row.iterations} iterations${
+          : `${counter} ${row.subject} done in ${(row.seconds ?? 0).toFixed(row.seconds !== null && row.seconds < 10 ? 2 : 1)} s, ${row.iterations} iterations${
               row.converged ? '' : ' (NOT converged)'
             }: ${describeVolumes(row)}`;
     }

@@ -18,7 +18,8 @@ interface PhantomCommandOptions {
   name: string;
   size: number[];
   spacing: number[];
-  twoD?: boolean;
+  /** commander keeps `--2d` as the key '2d' */
+  '2d'?: boolean;
   shape: 'ellipsoids' | 'shells';
   noise: number;
   noiseType: 'gaussian' | 'rician';
@@ -89,7 +90,7 @@ export function phantomCommand(
       const dims: [number, number, number] = [
         options.size[0]!,
         options.size[1]!,
-        options.twoD ? 1 : options.size[2]!,
+        options['2d'] ? 1 : options.size[2]!,
       ];
       if (options.format === 'png' && dims[2] !== 1) {
         fail('--format png needs a 2-D phantom: add --2d', true);

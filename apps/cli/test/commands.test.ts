@@ -1,0 +1,460 @@
+/**
+ * The commands run in-process (commander's exitOverride and configureOutput), subjects one by one
+ * in this thread: outputs, summaries, exit codes and every usage and input error.
+ */
+
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readNifti } from '@mixseg/imaging/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess, temporaryFolder, writePhantoms } from './helpers.ts';
+
+let folder: { path: string; remove: () => Promise<void> };
+let images: string[];
+
+beforeAll(async () => {
+  folder = await temporaryFolder();
+  images = await writePhantoms(folder.path, 2);
+});
+afterAll(() => folder.remove());
+
+describe('mixseg (the program)', () => {
+  it('prints help with exit code 0 and the version with -V', async () => {
+    const help = await runInProcess(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/segment \[options\] \[inputs\.\.\.\]/);
+    expect(help.stdout).not.toMatch(/\bview\b/);
+    const version = await runInProcess(['-V']);
+    expect(version.stdout.trim()).toBe('0.1.0');
+  });
+
+  it('exits 2 with the help hint for an unknown command', async () => {
+    const result = await runInProcess(['segmnet']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown command 'segmnet'/);
+    expect(result.stderr).toMatch(/add --help/);
+  });
+
+  it('explains every segment option with its default', async () => {
+    const result = await runInProcess(['segment', '--help']);
+    for (const option of [
+      '--classes',
+      '--prior',
+      '--beta',
+      '--atlas',
+      '--atlas-weight',
+      '--mask',
+      '--covariance',
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+    for (const option of ['--max-iter', '--tol', '--seed', '--out-dir', '--jobs', '--shard', '--overwrite']) {
+      expect(result.stdout).toContain(option);
+    }
+    for (const option of [
+      '--model',
+      '--save-model',
+      '--no-probabilities',
+      '--preview',
+      '--json',
+      '--manifest',
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+    expect(result.stdout).toMatch(/Default ppf/);
+  });
+});
+
+describe('mixseg info', () => {
+  it('shows dimensions, voxel size, datatype, orientation, affine and range', async () => {
+    const result = await runInProcess(['info', images[0]!]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/dimensions\s+32 x 32 x 24/);
+    expect(result.stdout).toMatch(/voxel size\s+4 x 4 x 4 mm/);
+    expect(result.stdout).toMatch(/nifti-1, int16/);
+    expect(result.stdout).toMatch(/orientation\s+RAS/);
+    expect(result.stdout).toMatch(/range\s+0 \.\. \d+/);
+  });
+
+  it('prints JSON with --json', async () => {
+    const result = await runInProcess(['info', '--json', images[0]!]);
+    const info = JSON.parse(result.stdout);
+    expect(info).toMatchObject({
+      dims: [32, 32, 24],
+      spacingMm: [4, 4, 4],
+      datatype: 'int16',
+      orientation: 'RAS',
+    });
+    expect(info.affine).toHaveLength(4);
+  });
+
+  it('exits 1 naming the file when it cannot be read, 2 when the argument is missing', async () => {
+    const missing = await runInProcess(['info', join(folder.path, 'nope.nii.gz')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.nii\.gz: no such file/);
+    const usage = await runInProcess(['info']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/missing required argument 'file'/);
+  });
+});
+
+describe('mixseg phantom', () => {
+  it('writes a subject and its ground truth, 3-D NIfTI or a 2-D PNG', async () => {
+    const out = join(folder.path, 'phantoms');
+    const result = await runInProcess([
+      'phantom',
+      '-o',
+      out,
+      '--size',
+      '24,24,16',
+      '--seed',
+      '3',
+      '--bias',
+      '0.1',
+    ]);
+    expect(result.code).toBe(0);
+    const image = await readNifti(join(out, 'sub-phantom_T1w.nii.gz'));
+    expect(image.dims).toEqual([24, 24, 16]);
+    const png = await runInProcess([
+      'phantom',
+      '-o',
+      out,
+      '--2d',
+      '--format',
+      'png',
+      '--name',
+      'slice',
+      '--json',
+    ]);
+    expect(png.code).toBe(0);
+    expect(JSON.parse(png.stdout).image).toMatch(/slice_T1w\.png$/);
+    expect((await readdir(out)).sort()).toEqual([
+      'slice_T1w.png',
+      'slice_desc-truth_dseg.png',
+      'sub-phantom_T1w.nii.gz',
+      'sub-phantom_desc-truth_dseg.nii.gz',
+    ]);
+  });
+
+  it('exits 2 for a bad value or a PNG of a 3-D phantom', async () => {
+    expect((await runInProcess(['phantom', '--noise', '2'])).code).toBe(2);
+    expect((await runInProcess(['phantom', '--size', '1,2'])).code).toBe(2);
+    const png = await runInProcess(['phantom', '--format', 'png', '-o', folder.path]);
+    expect(png.code).toBe(2);
+    expect(png.stderr).toMatch(/--2d/);
+  });
+});
+
+describe('mixseg segment', () => {
+  it('writes the label map, probability maps, sidecar, dseg.tsv and summaries of one subject', async () => {
+    const out = join(folder.path, 'one');
+    const result = await runInProcess(['segment', images[0]!, '-o', out, '--save-model']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/sub-01_T1w: CSF [\d.]+ mL, GM [\d.]+ mL, WM [\d.]+ mL/);
+    expect((await readdir(out)).sort()).toEqual([
+      'dseg.tsv',
+      'sub-01_T1w_dseg.json',
+      'sub-01_T1w_dseg.nii.gz',
+      'sub-01_T1w_label-CSF_probseg.nii.gz',
+      'sub-01_T1w_label-GM_probseg.nii.gz',
+      'sub-01_T1w_label-WM_probseg.nii.gz',
+      'sub-01_T1w_model.json',
+      'summary.json',
+      'summary.tsv',
+    ]);
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-01_T1w_dseg.json'), 'utf8'));
+    expect(Object.keys(sidecar)).toEqual(
+      expect.arrayContaining([
+        'Software',
+        'Inputs',
+        'Options',
+        'Model',
+        'LogLikelihood',
+        'Iterations',
+        'Converged',
+        'StopReason',
+        'Classes',
+        'Timings',
+        'Seed',
+      ]),
+    );
+    expect(sidecar.Software).toEqual({ Name: 'mixseg', Version: '0.1.0' });
+    expect(sidecar.Inputs).toEqual([images[0]]);
+    expect(sidecar.Options).toMatchObject({ classes: 3, prior: 'ppf', beta: 1, seed: 0, maxIter: 200 });
+    expect(sidecar.Model.nComponents).toBe(3);
+    expect(sidecar.LogLikelihood.Mixture.length).toBe(sidecar.Iterations.Mixture + 1);
+    expect(sidecar.Classes.map((c: { Abbreviation: string }) => c.Abbreviation)).toEqual(['CSF', 'GM', 'WM']);
+    expect(sidecar.Classes[0]).toMatchObject({ Index: 1, Name: 'cerebrospinal fluid' });
+    expect(sidecar.Classes[0].VolumeMl).toBeGreaterThan(0);
+    expect(sidecar.Timings.Total).toBeGreaterThan(0);
+    const summary = (await readFile(join(out, 'summary.tsv'), 'utf8')).trim().split('\n');
+    expect(summary[0]).toBe(
+      'subject\tstatus\tinputs\tdseg\tCSF_ml\tGM_ml\tWM_ml\titerations\tconverged\tseconds\terror',
+    );
+    expect(summary[1]).toMatch(/^sub-01_T1w\tdone\t/);
+    const labels = await readNifti(join(out, 'sub-01_T1w_dseg.nii.gz'));
+    const input = await readNifti(images[0]!);
+    expect(labels.dims).toEqual(input.dims);
+    expect(labels.affine).toEqual(input.affine);
+    expect(labels.source.datatype).toBe('uint8');
+  });
+
+  it('skips a subject whose outputs exist and redoes it with --overwrite', async () => {
+    const out = join(folder.path, 'resume');
+    await runInProcess(['segment', images[0]!, '-o', out, '--no-probabilities']);
+    const again = await runInProcess(['segment', images[0]!, '-o', out, '--no-probabilities', '--json']);
+    expect(again.code).toBe(0);
+    const summary = JSON.parse(again.stdout);
+    expect(summary.subjects[0]).toMatchObject({ subject: 'sub-01_T1w', status: 'skipped' });
+    expect(summary.subjects[0].CSF_ml).toBeGreaterThan(0);
+    const redone = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      out,
+      '--no-probabilities',
+      '--overwrite',
+      '--json',
+    ]);
+    expect(JSON.parse(redone.stdout).subjects[0].status).toBe('done');
+  });
+
+  it('refuses to take outputs of a run with other options as done', async () => {
+    const out = join(folder.path, 'changed');
+    await runInProcess(['segment', images[0]!, '-o', out, '--no-probabilities']);
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      out,
+      '--no-probabilities',
+      '--prior',
+      'mrf',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/other options \(prior "ppf" there, "mrf" here\).*--overwrite/);
+  });
+
+  it('prints only the summary JSON with --json', async () => {
+    const result = await runInProcess(['segment', images[1]!, '-o', join(folder.path, 'json'), '--json']);
+    expect(result.stderr).toBe('');
+    const summary = JSON.parse(result.stdout);
+    expect(summary.counts).toEqual({ total: 1, done: 1, skipped: 0, failed: 0 });
+    expect(Object.keys(summary.subjects[0])).toEqual([
+      'subject',
+      'status',
+      'inputs',
+      'dseg',
+      'CSF_ml',
+      'GM_ml',
+      'WM_ml',
+      'iterations',
+      'converged',
+      'seconds',
+      'error',
+    ]);
+  });
+
+  it('finds the images in a folder, leaving out ground truths and outputs, and logs a line per subject', async () => {
+    const study = join(folder.path, 'study');
+    await mkdir(join(study, 'sub-02', 'anat'), { recursive: true });
+    await copyFile(images[0]!, join(study, 'sub-01_T1w.nii.gz'));
+    await copyFile(images[1]!, join(study, 'sub-02', 'anat', 'sub-02_T1w.nii.gz'));
+    await copyFile(images[1]!, join(study, 'sub-02', 'anat', 'sub-02_T1w_dseg.nii.gz'));
+    await writeFile(join(study, 'notes.txt'), 'not an image');
+    const result = await runInProcess([
+      'segment',
+      study,
+      '-o',
+      join(folder.path, 'folder'),
+      '--no-probabilities',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/\[1\/2\] sub-01_T1w done/);
+    expect(result.stderr).toMatch(/\[2\/2\] sub-02_T1w done/);
+    const glob = await runInProcess([
+      'segment',
+      `${folder.path}/sub-0[2]*.nii.gz`,
+      '-o',
+      join(folder.path, 'glob'),
+    ]);
+    expect(glob.stdout).toMatch(/1 subject\(s\): 1 done/);
+  });
+
+  it('reports a corrupt input with its file and reason, finishes the others and exits 1', async () => {
+    const batch = join(folder.path, 'batch');
+    const bad = join(folder.path, 'sub-00_T1w.nii.gz');
+    await writeFile(bad, 'not a nifti file');
+    try {
+      const result = await runInProcess([
+        'segment',
+        bad,
+        images[0]!,
+        '-o',
+        batch,
+        '--no-probabilities',
+        '--json',
+      ]);
+      expect(result.code).toBe(1);
+      const summary = JSON.parse(result.stdout);
+      expect(summary.counts).toMatchObject({ done: 1, failed: 1 });
+      expect(summary.subjects[0].error).toMatch(/sub-00_T1w\.nii\.gz: /);
+    } finally {
+      await writeFile(bad, '');
+      await import('node:fs/promises').then((fs) => fs.rm(bad));
+    }
+  });
+
+  it('segments a two-channel subject from a manifest with its own stem', async () => {
+    const manifest = join(folder.path, 'subjects.tsv');
+    await copyFile(images[0]!, join(folder.path, 'copy_T2w.nii.gz'));
+    await writeFile(manifest, `t1\tt2\tstem\n${images[0]}\tcopy_T2w.nii.gz\tsub-01_multi\n`);
+    const out = join(folder.path, 'manifest');
+    const result = await runInProcess(['segment', '--manifest', manifest, '-o', out, '--no-probabilities']);
+    expect(result.code).toBe(0);
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-01_multi_dseg.json'), 'utf8'));
+    expect(sidecar.Inputs).toHaveLength(2);
+    expect(sidecar.Model.nFeatures).toBe(2);
+  });
+
+  it('applies a saved model (a model file or a sidecar) and gives the labels of the fit', async () => {
+    const fitted = join(folder.path, 'fitted');
+    await runInProcess(['segment', images[0]!, '-o', fitted, '--prior', 'none', '--save-model']);
+    const applied = join(folder.path, 'applied');
+    for (const model of ['sub-01_T1w_model.json', 'sub-01_T1w_dseg.json']) {
+      const result = await runInProcess([
+        'segment',
+        images[0]!,
+        '-o',
+        applied,
+        '--prior',
+        'none',
+        '--overwrite',
+        '--model',
+        join(fitted, model),
+      ]);
+      expect(result.code).toBe(0);
+      const a = await readNifti(join(fitted, 'sub-01_T1w_dseg.nii.gz'));
+      const b = await readNifti(join(applied, 'sub-01_T1w_dseg.nii.gz'));
+      expect(b.data).toEqual(a.data);
+      const sidecar = JSON.parse(await readFile(join(applied, 'sub-01_T1w_dseg.json'), 'utf8'));
+      expect(sidecar.Iterations.Mixture).toBe(0);
+      expect(sidecar.Options.model).toBe(join(fitted, model));
+    }
+  });
+
+  const usageErrors: [string, string[], RegExp][] = [
+    ['no input', [], /nothing to segment/],
+    ['inputs and a manifest', ['x.nii', '--manifest', 'm.tsv'], /not both/],
+    ['a missing input', ['does-not-exist.nii.gz'], /no such file or folder: does-not-exist/],
+    ['a folder without images', ['EMPTY'], /no image/],
+    ['a non-integer --classes', ['a.nii', '--classes', '2.5'], /--classes.*integer from 1 to 254/],
+    ['an unknown --prior', ['a.nii', '--prior', 'gibbs'], /Allowed choices are ppf, mrf, atlas, none/],
+    ['a negative --beta', ['a.nii', '--beta', '-1'], /--beta/],
+    ['--tol 0', ['a.nii', '--tol', '0'], /--tol.*> 0/],
+    ['a bad --shard', ['a.nii', '--shard', '3/3'], /--shard must be I\/N/],
+    ['--jobs 0', ['a.nii', '--jobs', '0'], /--jobs/],
+    ['an unknown option', ['a.nii', '--clases', '3'], /unknown option '--clases'/],
+    ['--beta with --prior none', ['IMAGE', '--prior', 'none', '--beta', '1'], /--prior is none/],
+    ['--prior atlas without --atlas', ['IMAGE', '--prior', 'atlas'], /needs --atlas/],
+    ['--atlas without --prior atlas', ['IMAGE', '--atlas', 'a,b,c'], /need --prior atlas/],
+    [
+      'an atlas count that is not --classes',
+      ['IMAGE', '--prior', 'atlas', '--atlas', 'IMAGE,IMAGE'],
+      /2 maps for 3 classes/,
+    ],
+    [
+      'a missing atlas file',
+      ['IMAGE', '--prior', 'atlas', '--atlas', 'IMAGE,IMAGE,nope.nii'],
+      /no such file nope\.nii/,
+    ],
+    ['a missing --mask file', ['IMAGE', '--mask', 'nope.nii'], /--mask nope\.nii: no such file/],
+    ['a missing --model file', ['IMAGE', '--model', 'nope.json'], /--model nope\.json: cannot read/],
+    [
+      'a --model that is not a model',
+      ['IMAGE', '--model', 'MANIFEST'],
+      /--model .*not a valid Gaussian mixture/,
+    ],
+  ];
+  for (const [what, args, message] of usageErrors) {
+    it(`exits 2 with the help hint for ${what}`, async () => {
+      await writeFile(join(folder.path, 'bad-manifest.json'), '{"weights": []}');
+      await mkdir(join(folder.path, 'empty'), { recursive: true });
+      const resolved = args.map((arg) =>
+        arg
+          .replace(/IMAGE/g, images[0]!)
+          .replace('MANIFEST', join(folder.path, 'bad-manifest.json'))
+          .replace('EMPTY', join(folder.path, 'empty')),
+      );
+      const result = await runInProcess(['segment', ...resolved, '-o', join(folder.path, 'usage')], {
+        cwd: folder.path,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(/add --help/);
+    });
+  }
+
+  it('exits 2 when the atlas prior is asked for but the library cannot do it yet', async () => {
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '--prior',
+      'atlas',
+      '--atlas',
+      `${images[0]},${images[0]},${images[1]}`,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/not available yet/);
+  });
+
+  it('exits 2 for a Kubernetes index without a shard count, and for a --model with other --classes', async () => {
+    const k8s = await runInProcess(['segment', images[0]!, '-o', join(folder.path, 'k')], {
+      env: { JOB_COMPLETION_INDEX: '0' },
+    });
+    expect(k8s.code).toBe(2);
+    expect(k8s.stderr).toMatch(/MIXSEG_SHARD_COUNT/);
+    const fitted = join(folder.path, 'fitted-k');
+    await runInProcess(['segment', images[0]!, '-o', fitted, '--save-model', '--no-probabilities']);
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '--classes',
+      '4',
+      '--model',
+      join(fitted, 'sub-01_T1w_model.json'),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--classes 4 disagrees with the model/);
+  });
+});
+
+describe('mixseg compare', () => {
+  it('prints Dice per class and volume differences against the ground truth, as a table or JSON', async () => {
+    const out = join(folder.path, 'compare');
+    await runInProcess(['segment', images[0]!, '-o', out, '--no-probabilities']);
+    const labels = join(out, 'sub-01_T1w_dseg.nii.gz');
+    const truth = join(folder.path, 'sub-01_desc-truth_dseg.nii.gz');
+    const table = await runInProcess(['compare', labels, truth]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/class\s+dice\s+volume mL\s+reference mL\s+difference mL\s+difference %/);
+    expect(table.stdout).toMatch(/1 CSF\s+0\.\d{4}/);
+    expect(table.stdout).toMatch(/mean Dice 0\.\d{4}/);
+    const json = JSON.parse((await runInProcess(['compare', '--json', labels, truth])).stdout);
+    expect(json.classes.map((c: { name: string }) => c.name)).toEqual(['CSF', 'GM', 'WM']);
+    expect(json.meanDice).toBeGreaterThan(0.7);
+  });
+
+  it('exits 1 for images on different grids, 2 for a missing argument', async () => {
+    const other = join(folder.path, 'other');
+    await runInProcess(['phantom', '-o', other, '--size', '20']);
+    const result = await runInProcess([
+      'compare',
+      join(other, 'sub-phantom_desc-truth_dseg.nii.gz'),
+      images[0]!,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/differs from the reference/);
+    expect((await runInProcess(['compare', images[0]!])).code).toBe(2);
+  });
+});
