@@ -281,6 +281,17 @@ describe('mixseg segment', () => {
     expect(glob.stdout).toMatch(/1 subject\(s\): 1 done/);
   });
 
+  it('draws a progress bar with done/total, the subject, its iteration and the time left on a terminal', async () => {
+    const result = await runInProcess(['segment', images[0]!, '-o', join(folder.path, 'tty')], {
+      isTTY: true,
+    });
+    expect(result.code).toBe(0);
+    // each redraw starts with a carriage return and ESC [2K (erase the line)
+    expect(result.stderr).toContain('\r\u001b[2K[--------------------] 0/1 | sub-01_T1w ');
+    expect(result.stderr).toMatch(/ETA/);
+    expect(result.stderr).not.toMatch(/\[1\/1\] sub-01_T1w done/);
+  });
+
   it('reports a corrupt input with its file and reason, finishes the others and exits 1', async () => {
     const batch = join(folder.path, 'batch');
     const bad = join(folder.path, 'sub-00_T1w.nii.gz');

@@ -1,7 +1,7 @@
 /** Shared by the CLI tests: running the command in-process or as the built binary, and small phantoms. */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,6 +95,7 @@ export async function writePhantoms(
   count: number,
   dims: [number, number, number] = [32, 32, 24],
 ): Promise<string[]> {
+  await mkdir(folder, { recursive: true });
   const paths: string[] = [];
   for (let i = 0; i < count; i++) {
     const phantom = generatePhantom({ dims, spacing: [4, 4, 4], noiseLevel: 0.04, seed: i + 1 });
