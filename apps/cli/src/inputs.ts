@@ -77,7 +77,8 @@ async function walk(folder: string, prefix = ''): Promise<string[]> {
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.name.startsWith('.')) continue;
+    // hidden files, and a BIDS dataset's derivatives (other pipelines' outputs, or ours)
+    if (entry.name.startsWith('.') || (entry.isDirectory() && entry.name === 'derivatives')) continue;
     if (entry.isDirectory()) files.push(...(await walk(folder, path)));
     else if (entry.isFile() || entry.isSymbolicLink()) files.push(path);
   }
@@ -90,7 +91,8 @@ function isInputImage(path: string): boolean {
 
 /**
  * The image files named by the arguments: a file as is; a folder's images (`.nii`, `.nii.gz`,
- * `.png`, `.jpg`, `.jpeg`) found recursively, hidden files and mixseg's own outputs left out; a
+ * `.png`, `.jpg`, `.jpeg`) found recursively, leaving out hidden files, `derivatives` folders (BIDS)
+ * and mixseg's own outputs; a
  * glob's matching images (for shells that do not expand it, or lists too long for them).
  *
  * @throws {UsageError} for an argument that names nothing, or a folder or glob without images.

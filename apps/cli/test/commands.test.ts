@@ -262,6 +262,8 @@ describe('mixseg segment', () => {
     await copyFile(images[1]!, join(study, 'sub-02', 'anat', 'sub-02_T1w.nii.gz'));
     await copyFile(images[1]!, join(study, 'sub-02', 'anat', 'sub-02_T1w_dseg.nii.gz'));
     await writeFile(join(study, 'notes.txt'), 'not an image');
+    await mkdir(join(study, 'derivatives'), { recursive: true });
+    await copyFile(images[1]!, join(study, 'derivatives', 'sub-03_T1w.nii.gz'));
     const result = await runInProcess([
       'segment',
       study,
@@ -279,6 +281,12 @@ describe('mixseg segment', () => {
       join(folder.path, 'glob'),
     ]);
     expect(glob.stdout).toMatch(/1 subject\(s\): 1 done/);
+    const bids = await runInProcess(['segment', 'study/sub-*/anat/*_T1w.nii.gz', '-o', 'bids', '--json'], {
+      cwd: folder.path,
+    });
+    expect(JSON.parse(bids.stdout).subjects.map((s: { subject: string }) => s.subject)).toEqual([
+      'sub-02_T1w',
+    ]);
   });
 
   it('draws a progress bar with done/total, the subject, its iteration and the time left on a terminal', async () => {
