@@ -2,6 +2,7 @@
  * `pnpm bench [filter...] [--quick]`: runs the benchmarks whose name contains one of the filters
  * (all of them without a filter). `--quick` is a fast smoke run on small data.
  */
+import { runCliSegment } from './cli-segment.ts';
 import { runCoreEm } from './core-em.ts';
 import { runImagingIo } from './imaging-io.ts';
 
@@ -28,13 +29,18 @@ const BENCHMARKS: Benchmark[] = [
     description: '@mixseg/imaging NIfTI read, label and probability map write time vs nibabel (SRI24 SPGR)',
     run: (options) => runImagingIo(options),
   },
+  {
+    name: 'cli',
+    description: 'mixseg segment wall time and peak memory on SRI24, batch of 8 with --jobs 1 vs 2',
+    run: (options) => runCliSegment(options),
+  },
 ];
 
 function usage(): string {
   return [
     'usage: pnpm bench [filter...] [--quick] [--core-ref=<git revision>]',
     '  filter             run only the benchmarks whose name contains it',
-    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io)',
+    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io, cli; cli batch of 2)',
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',
     'benchmarks:',
