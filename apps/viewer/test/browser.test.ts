@@ -220,7 +220,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in Chromium', () => {
     }
     expect(drawn).toBeGreaterThan(histogram.width * histogram.height * 0.05);
     for (const colour of Object.values(COLOURS)) expect(histogram.count(colour, 40)).toBeGreaterThan(15);
-    expect(histogram.count([255, 255, 255], 10)).toBeGreaterThan(30);
+    // the dashed sum shows where components overlap (elsewhere a component covers it)
+    expect(histogram.count([255, 255, 255], 30)).toBeGreaterThan(5);
     const trace = await screenshotPixels(page, '#trace', 'trace');
     expect(trace.count([127, 179, 255], 30)).toBeGreaterThan(20);
     await page.close();

@@ -162,11 +162,14 @@ export function drawHistogram(
       }
       context.stroke();
     };
+    // the sum first, dashed, so that each component stays visible where it alone makes the sum
+    context.setLineDash([5, 3]);
+    line(curves.sum, '#ffffff', 1.5);
+    context.setLineDash([]);
     curves.components.forEach((curve, k) => {
       const [r, g, b] = colours[k] ?? [200, 200, 200];
       line(curve, `rgb(${r}, ${g}, ${b})`, 2);
     });
-    line(curves.sum, '#ffffff', 1.5);
   }
   context.strokeStyle = AXIS;
   context.lineWidth = 1;
@@ -178,11 +181,15 @@ export function drawHistogram(
   context.fillText(niceNumber(histogram.start), left, height - 4);
   const endLabel = niceNumber(histogram.start + histogram.binWidth * nBins);
   context.fillText(endLabel, right - context.measureText(endLabel).width, height - 4);
-  const summary = `${histogram.total.toLocaleString('en')} voxels${curves ? ' · fitted components and their sum (white)' : ''}`;
+  const summary = `${histogram.total.toLocaleString('en')} voxels${curves ? ' · fitted components and their sum (dashed)' : ''}`;
   context.fillText(note || summary, left + 60, height - 4);
 }
 
-/** Draws the mean log-likelihood per iteration: the plain mixture, then the spatial stage. */
+/**
+ * Draws the mean log-likelihood per iteration: the plain mixture (blue), then the spatial stage
+ * (orange). Each stage has its own vertical scale: with a spatial prior the likelihood is a
+ * different quantity, usually on another level, and one shared scale would flatten both.
+ */
 export function drawTrace(
   canvas: HTMLCanvasElement,
   mixture: readonly number[],
@@ -195,19 +202,25 @@ export function drawTrace(
   const bottom = height - 18;
   context.fillStyle = TEXT;
   context.fillText('Mean log-likelihood per iteration', left, 12);
-  const all = [...mixture, ...spatial].filter(Number.isFinite);
-  if (all.length === 0) {
+  const stages = [
+    { values: mixture.filter(Number.isFinite), colour: '#7fb3ff', name: 'mixture' },
+    { values: spatial.filter(Number.isFinite), colour: '#ffb86b', name: 'spatial' },
+  ];
+  const n = stages[0]!.values.length + stages[1]!.values.length;
+  if (n === 0) {
     context.fillStyle = AXIS;
     context.fillText('No trace: load a sidecar (S_dseg.json) or run a segmentation.', left, top + 20);
     return;
   }
-  const low = Math.min(...all);
-  const high = Math.max(...all);
-  const span = high > low ? high - low : 1;
-  const n = mixture.length + spatial.length;
   const xOf = (i: number) => left + (n > 1 ? (i / (n - 1)) * (right - left) : (right - left) / 2);
-  const yOf = (value: number) => bottom - ((value - low) / span) * (bottom - top);
-  const series = (values: readonly number[], offset: number, colour: string) => {
+  let offset = 0;
+  const legend: string[] = [];
+  for (const { values, colour, name } of stages) {
+    if (values.length === 0) continue;
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const span = high > low ? high - low : 1;
+    const yOf = (value: number) => bottom - 4 - ((value - low) / span) * (bottom - top - 8);
     context.strokeStyle = colour;
     context.fillStyle = colour;
     context.lineWidth = 2;
@@ -217,21 +230,24 @@ export function drawTrace(
       else context.lineTo(xOf(offset + i), yOf(value));
     });
     context.stroke();
-    if (values.length === 1) context.fillRect(xOf(offset) - 2, yOf(values[0]!) - 2, 4, 4);
-  };
-  series(mixture, 0, '#7fb3ff');
-  series(spatial, mixture.length, '#ffb86b');
-  if (spatial.length > 0 && mixture.length > 0) {
-    context.strokeStyle = AXIS;
-    context.setLineDash([3, 3]);
-    context.beginPath();
-    const x = (xOf(mixture.length - 1) + xOf(mixture.length)) / 2;
-    context.moveTo(x, top);
-    context.lineTo(x, bottom);
-    context.stroke();
-    context.setLineDash([]);
+    for (let i = 0; i < values.length; i++)
+      context.fillRect(xOf(offset + i) - 1.5, yOf(values[i]!) - 1.5, 3, 3);
+    if (offset > 0) {
+      context.strokeStyle = AXIS;
+      context.lineWidth = 1;
+      context.setLineDash([3, 3]);
+      context.beginPath();
+      const x = (xOf(offset - 1) + xOf(offset)) / 2;
+      context.moveTo(x, top);
+      context.lineTo(x, bottom);
+      context.stroke();
+      context.setLineDash([]);
+    }
+    legend.push(
+      `${name}: ${values.length} it, ${niceNumber(values[0]!)} → ${niceNumber(values[values.length - 1]!)}`,
+    );
+    offset += values.length;
   }
   context.fillStyle = AXIS;
-  const legend = `mixture ${mixture.length} it · spatial ${spatial.length} it · ${niceNumber(low)} to ${niceNumber(high)}`;
-  context.fillText(legend, left, height - 4);
+  context.fillText(legend.join(' · '), left, height - 4);
 }
