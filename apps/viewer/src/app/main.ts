@@ -51,7 +51,7 @@ const state = {
   image: undefined as Layer | undefined,
   labels: undefined as Layer | undefined,
   /** The label volume's voxels as loaded (hidden classes are zeroed in NiiVue's copy). */
-  labelOriginal: undefined as Uint8Array | Float32Array | undefined,
+  labelOriginal: undefined as ArrayLike<number> | undefined,
   labelCounts: new Map<number, number>(),
   table: [] as LabelEntry[],
   tableFromFile: undefined as LabelEntry[] | undefined,
@@ -235,7 +235,8 @@ async function showVolumes(): Promise<void> {
   if (state.image) list.push(await nvImageOf(state.image));
   if (state.labels) {
     const labelImage = await nvImageOf(state.labels);
-    state.labelOriginal ??= Uint8Array.from(labelImage.img as unknown as ArrayLike<number>);
+    // a copy of the same type: label maps may be int16/int32 with labels above 255
+    state.labelOriginal ??= (labelImage.img as unknown as { slice(): ArrayLike<number> }).slice();
     list.push(labelImage);
   }
   const probability = state.probabilities.find((entry) => entry.abbreviation === probabilitySelect.value);
