@@ -69,6 +69,9 @@ function segmentOptions(
     nClasses: settings.classes,
     prior: settings.prior,
     ...(settings.beta === undefined ? {} : { beta: settings.beta }),
+    // the library corrects a bias field by default since it learnt to; the command keeps its
+    // behaviour (no correction) until it has the options for it
+    biasCorrection: false,
     covarianceType: settings.covariance,
     nInit: settings.restarts,
     seed: settings.seed,

@@ -162,7 +162,7 @@ function runStart(
     previous = meanLogLikelihood;
     changedByHand = false;
 
-    const empty = maximizationStep(statistics, components, options.regCovar);
+    const empty = maximizationStep(statistics, components, options.regCovar, options.covarianceShrinkage);
     nIter++;
     for (const k of empty) {
       if (reseeds[k]! >= MAX_RESEEDS) {

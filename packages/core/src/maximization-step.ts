@@ -68,6 +68,7 @@ export function maximizationStep(
   statistics: SufficientStatistics,
   components: Components,
   regCovar: Float64Array,
+  shrinkage = 0,
 ): number[] {
   const { nComponents: K, nFeatures: D } = statistics;
   const { responsibilitySums, firstMoments, secondMoments, centres } = statistics;
@@ -139,6 +140,39 @@ export function maximizationStep(
       }
     }
     for (let k = 0; k < K; k++) covariances.set(tiedSum, k * dd);
+  } else if (shrinkage > 0) {
+    shrinkTowardsPooled(components, responsibilitySums, empty, shrinkage);
   }
   return empty;
+}
+
+/**
+ * Sigma_k <- (1 - lambda) Sigma_k + lambda Sigma_pooled, with Sigma_pooled the N_k-weighted mean
+ * of the non-empty components' covariances (regCovar included, so the diagonal stays positive).
+ * A convex combination of positive-definite matrices is positive definite.
+ */
+function shrinkTowardsPooled(
+  components: Components,
+  responsibilitySums: Float64Array,
+  empty: number[],
+  shrinkage: number,
+): void {
+  const { nComponents: K, nFeatures: D, covariances } = components;
+  const dd = D * D;
+  const pooled = new Float64Array(dd);
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    if (empty.includes(k)) continue;
+    const nk = responsibilitySums[k]!;
+    total += nk;
+    for (let e = 0; e < dd; e++) pooled[e]! += nk * covariances[k * dd + e]!;
+  }
+  if (!(total > 0)) return;
+  for (let e = 0; e < dd; e++) pooled[e]! /= total;
+  for (let k = 0; k < K; k++) {
+    if (empty.includes(k)) continue;
+    for (let e = 0; e < dd; e++) {
+      covariances[k * dd + e] = (1 - shrinkage) * covariances[k * dd + e]! + shrinkage * pooled[e]!;
+    }
+  }
 }

@@ -52,6 +52,7 @@ export interface ResolvedOptions {
   nComponents: number;
   covarianceType: CovarianceType;
   regCovar: Float64Array;
+  covarianceShrinkage: number;
   tol: number;
   maxIter: number;
   nInit: number;
@@ -315,6 +316,13 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     regCovar = summary.variances.map((v) => (v > 0 ? DEFAULT_OPTIONS.relativeRegCovar * v : 1e-6));
   }
 
+  const covarianceShrinkage = options.covarianceShrinkage ?? 0;
+  if (!(covarianceShrinkage >= 0 && covarianceShrinkage <= 1)) {
+    throw new RangeError(
+      `covarianceShrinkage must be a number from 0 to 1, got ${options.covarianceShrinkage}`,
+    );
+  }
+
   const initialParameters = options.initialParameters;
   if (initialParameters !== undefined) {
     validateInitialParameters(initialParameters, nComponents, D);
@@ -348,6 +356,7 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     nComponents,
     covarianceType,
     regCovar,
+    covarianceShrinkage,
     tol,
     maxIter,
     nInit: initialParameters ? 1 : nInit,

@@ -112,6 +112,14 @@ export interface GaussianMixtureOptions {
    * variance (scale-aware; 1e-6 when a feature is constant).
    */
   regCovar?: number;
+  /**
+   * Shrinks each component's covariance towards the pooled (tied) covariance:
+   * Sigma_k <- (1 - lambda) Sigma_k + lambda Sigma_pooled, as in Friedman's regularised
+   * discriminant analysis. 0 (default) is the maximum-likelihood fit, 1 is `tied`. Keeps one
+   * class from growing broad on partial-volume voxels while another collapses onto its peak.
+   * Ignored for `tied`.
+   */
+  covarianceShrinkage?: number;
   /** Stop when the gain in mean log-likelihood per sample is below this. Default 1e-6. */
   tol?: number;
   /** Maximum number of EM iterations (M-steps) per start. Default 500. */

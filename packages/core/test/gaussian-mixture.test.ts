@@ -615,3 +615,52 @@ describe('responsibilities output', () => {
     );
   });
 });
+
+describe('covarianceShrinkage', () => {
+  const voxels = intensities(20_000, 4);
+
+  it('gives the tied fit at 1 and the free fit at 0', () => {
+    const tied = fitGaussianMixture(voxels, { covarianceType: 'tied', seed: 1, tol: 1e-12 });
+    const shrunk = fitGaussianMixture(voxels, { covarianceShrinkage: 1, seed: 1, tol: 1e-12 });
+    // the same fixed point, reached along slightly different paths (variances ~2000)
+    expectSameModel(shrunk.model, tied.model, 1e-5);
+    const free = fitGaussianMixture(voxels, { seed: 1 });
+    const zero = fitGaussianMixture(voxels, { covarianceShrinkage: 0, seed: 1 });
+    expect(zero.model).toEqual(free.model);
+  });
+
+  it('pulls the variances towards each other, and the fit stays a fixed point of the shrunk M-step', () => {
+    const free = fitGaussianMixture(voxels, { seed: 1 });
+    const half = fitGaussianMixture(voxels, { covarianceShrinkage: 0.5, seed: 1, tol: 1e-10 });
+    const spread = (m: GaussianMixture) => {
+      const v = m.covariances.map((c) => c[0]![0]!);
+      return Math.max(...v) / Math.min(...v);
+    };
+    expect(spread(half.model)).toBeLessThan(spread(free.model));
+    // at convergence, Sigma_k = 0.5 S_k + 0.5 pooled(S) where S_k are the responsibility-weighted
+    // variances: check it from the final responsibilities
+    const r = predictProba(half.model, voxels);
+    const K = 3;
+    const nk = [0, 0, 0];
+    const sk = [0, 0, 0];
+    for (let i = 0; i < voxels.nSamples; i++) {
+      for (let k = 0; k < K; k++) {
+        const p = r[i * K + k]!;
+        nk[k]! += p;
+        sk[k]! += p * (voxels.data[i]! - half.model.means[k]![0]!) ** 2;
+      }
+    }
+    const s = sk.map((v, k) => v / nk[k]! + half.regCovar[0]!);
+    const pooled = s.reduce((sum, v, k) => sum + v * nk[k]!, 0) / voxels.nSamples;
+    for (let k = 0; k < K; k++) {
+      expect(half.model.covariances[k]![0]![0]! / (0.5 * s[k]! + 0.5 * pooled)).toBeCloseTo(1, 3);
+    }
+  });
+
+  it('rejects a shrinkage outside [0, 1]', () => {
+    expect(() => fitGaussianMixture(voxels, { covarianceShrinkage: 1.5 })).toThrow(
+      /covarianceShrinkage must be/,
+    );
+    expect(() => fitGaussianMixture(voxels, { covarianceShrinkage: Number.NaN })).toThrow(RangeError);
+  });
+});

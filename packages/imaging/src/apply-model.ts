@@ -3,7 +3,8 @@
  * `mixseg segment --model` path. The parameters stay fixed; only the labels are computed, by the
  * model's posterior probabilities, with the spatial prior (when one is chosen) recomputed from the
  * responsibilities until no label changes, as the spatial stage of {@link segment} does between
- * its iterations.
+ * its iterations (`ppf` holds the model's weights fixed as its class weights, as segment() holds
+ * the plain fit's). No bias field is estimated: the model applies to the intensities as given.
  */
 import { type GaussianMixture, predictProba, score, validateGaussianMixture } from '@mixseg/core';
 import { extractFeatures, mostProbableClass, scatterLabels, scatterResponsibilities } from './features.ts';
@@ -102,7 +103,7 @@ export function applyModel(
     const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
     const update =
       prior === 'ppf'
-        ? neighbourhoodPrior(grid, K, { ...options.neighbourhood, beta })
+        ? neighbourhoodPrior(grid, K, { classWeights: model.weights, ...options.neighbourhood, beta })
         : pottsPrior(grid, K, { ...options.potts, beta });
     const priorValues = new Float32Array(N * K);
     const labels = new Uint8Array(N);
@@ -152,13 +153,19 @@ export function applyModel(
     mixture,
     spatial,
     statistics,
+    // nothing is fitted, so no field is estimated: the model applies to the intensities as given
+    biasFields: undefined,
     mask,
     nonFinite: features.nonFinite,
     options: {
       nClasses: K,
       prior,
       beta,
+      atlas: [],
+      atlasWeight: 0.5,
+      biasCorrection: false,
       covarianceType: model.covarianceType,
+      covarianceShrinkage: 0,
       nInit: 0,
       seed: 0,
       maxIter,

@@ -13,8 +13,12 @@ import {
   fitGaussianMixture,
   type GaussianMixture,
   type GaussianMixtureFit,
+  type InitialParameters,
   type PriorUpdate,
+  type SampleMatrix,
 } from '@mixseg/core';
+import { atlasPrior, blendedPrior } from './atlas-prior.ts';
+import { DEFAULT_BIAS_FWHM_MM, estimateBiasField } from './bias-field.ts';
 import {
   extractFeatures,
   type IntensityPreparation,
@@ -32,7 +36,17 @@ import {
 import type { Volume } from './types.ts';
 
 /** The spatial prior: prior probability factor, Potts MRF, or none (the plain mixture). */
-export type SpatialPriorKind = 'ppf' | 'mrf' | 'none';
+export type SpatialPriorKind = 'ppf' | 'mrf' | 'atlas' | 'none';
+
+/** Bias-field correction of the intensities (FAST-style, estimated between EM rounds). */
+export interface BiasCorrectionOptions {
+  /** Smoothing of the field, full width at half maximum in mm. Default 20 (FSL FAST's). */
+  fwhm?: number;
+  /** Rounds of (estimate the field, correct, refit). Default 4. */
+  rounds?: number;
+  /** EM iterations of the refit in each round. Default 20. */
+  iterations?: number;
+}
 
 export interface SegmentOptions {
   /** Number of tissue classes K. Default 3. */
@@ -45,8 +59,24 @@ export interface SegmentOptions {
   neighbourhood?: Omit<NeighbourhoodPriorOptions, 'beta'>;
   /** Options of the Potts prior (beta above takes precedence). */
   potts?: Omit<PottsPriorOptions, 'beta'>;
+  /**
+   * Tissue-probability maps, one per class in label order (any grid: resampled through the
+   * affines). Needed by `prior: 'atlas'`; with `ppf` or `mrf` they are blended in too.
+   */
+  atlas?: Volume[];
+  /**
+   * Weight w of the atlas against the spatial term: log pi = w log atlas + (1 - w) log spatial.
+   * Default 0.5.
+   */
+  atlasWeight?: number;
+  /** Correct a smooth multiplicative bias field (true, false, or options). Default true. */
+  biasCorrection?: boolean | BiasCorrectionOptions;
   /** Default `full`. */
   covarianceType?: CovarianceType;
+  /**
+   * Shrinkage of each class's covariance towards the pooled one (0 = free, 1 = tied). Default 0.3.
+   */
+  covarianceShrinkage?: number;
   /** Restarts of the plain fit. Default 5. */
   nInit?: number;
   /** Seed of every random choice. Default 0. */
@@ -98,11 +128,19 @@ export interface Segmentation {
   labels: Uint8Array;
   /** nVoxels x K, voxel-major (class k of voxel v at v * K + k); 0 outside the mask. */
   probabilities: Float32Array | undefined;
-  /** The final model (after the spatial stage), components in label order. */
+  /**
+   * The final model (after the spatial stage), components in label order, in the units of the
+   * bias-corrected (and prepared) intensities.
+   */
   model: GaussianMixture;
   mixture: StageReport;
   spatial: StageReport | undefined;
   statistics: ClassStatistics[];
+  /**
+   * The estimated multiplicative bias field of each channel (1 = none), on the full grid, 0 outside
+   * the mask; undefined without bias correction. Corrected intensity = intensity / field.
+   */
+  biasFields: Float32Array[] | undefined;
   mask: Uint8Array;
   /** In-mask voxels left out because a channel is NaN or infinite there. */
   nonFinite: number;
@@ -113,9 +151,13 @@ export interface Segmentation {
 }
 
 export type ResolvedSegmentOptions = Required<
-  Omit<SegmentOptions, 'onIteration' | 'mask' | 'neighbourhood' | 'potts'>
+  Omit<SegmentOptions, 'onIteration' | 'mask' | 'neighbourhood' | 'potts' | 'atlas' | 'biasCorrection'>
 > & {
   mask: string;
+  /** Paths of the atlas maps (empty without an atlas). */
+  atlas: string[];
+  /** The resolved bias correction, or false. */
+  biasCorrection: Required<BiasCorrectionOptions> | false;
   neighbourhood: Omit<NeighbourhoodPriorOptions, 'beta'>;
   potts: Omit<PottsPriorOptions, 'beta'>;
 };
@@ -139,8 +181,46 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     throw new RangeError(`nClasses must be an integer from 1 to 254, got ${nClasses}`);
   }
   const prior = options.prior ?? 'ppf';
-  if (!['ppf', 'mrf', 'none'].includes(prior)) {
-    throw new RangeError(`prior must be "ppf", "mrf" or "none", got ${JSON.stringify(prior)}`);
+  if (!['ppf', 'mrf', 'atlas', 'none'].includes(prior)) {
+    throw new RangeError(`prior must be "ppf", "mrf", "atlas" or "none", got ${JSON.stringify(prior)}`);
+  }
+  const atlas = options.atlas ?? [];
+  if (prior === 'atlas' && atlas.length === 0) {
+    throw new RangeError('prior "atlas" needs the atlas maps (one tissue-probability volume per class)');
+  }
+  if (atlas.length > 0 && atlas.length !== nClasses) {
+    throw new RangeError(
+      `the atlas needs one map per class: got ${atlas.length} maps for ${nClasses} classes`,
+    );
+  }
+  const atlasWeight = options.atlasWeight ?? 0.5;
+  if (!(atlasWeight >= 0 && atlasWeight <= 1)) {
+    throw new RangeError(`atlasWeight must be a number from 0 to 1, got ${options.atlasWeight}`);
+  }
+  const bias = options.biasCorrection ?? true;
+  let biasCorrection: Required<BiasCorrectionOptions> | false = false;
+  if (bias !== false) {
+    const given = bias === true ? {} : bias;
+    biasCorrection = {
+      fwhm: given.fwhm ?? DEFAULT_BIAS_FWHM_MM,
+      rounds: given.rounds ?? 4,
+      iterations: given.iterations ?? 20,
+    };
+    if (!(biasCorrection.fwhm > 0 && Number.isFinite(biasCorrection.fwhm))) {
+      throw new RangeError(`biasCorrection.fwhm must be > 0 mm, got ${biasCorrection.fwhm}`);
+    }
+    for (const key of ['rounds', 'iterations'] as const) {
+      const value = biasCorrection[key];
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(`biasCorrection.${key} must be an integer >= 1, got ${value}`);
+      }
+    }
+  }
+  const covarianceShrinkage = options.covarianceShrinkage ?? 0.3;
+  if (!(covarianceShrinkage >= 0 && covarianceShrinkage <= 1)) {
+    throw new RangeError(
+      `covarianceShrinkage must be a number from 0 to 1, got ${options.covarianceShrinkage}`,
+    );
   }
   const classNames =
     options.classNames ??
@@ -153,7 +233,11 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     nClasses,
     prior,
     beta: options.beta ?? (prior === 'mrf' ? 0.3 : 1),
+    atlas: atlas.map((map) => map.source.path),
+    atlasWeight,
+    biasCorrection,
     covarianceType: options.covarianceType ?? 'full',
+    covarianceShrinkage,
     nInit: options.nInit ?? 5,
     seed: options.seed ?? 0,
     maxIter: options.maxIter ?? 200,
@@ -189,38 +273,102 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   const featuresTime = seconds(started);
 
   started = performance.now();
-  const responsibilities = new Float32Array(samples.nSamples * K);
-  const mixture = fitGaussianMixture(samples, {
+  const N = samples.nSamples;
+  const D = samples.nFeatures;
+  const responsibilities = new Float32Array(N * K);
+  const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
+  const atlasProbabilities =
+    options.atlas && options.atlas.length > 0 ? atlasPrior(options.atlas, first, voxelIndices, K) : undefined;
+  const common = {
     nComponents: K,
     covarianceType: resolved.covarianceType,
-    nInit: resolved.nInit,
-    seed: resolved.seed,
-    maxIter: resolved.maxIter,
+    covarianceShrinkage: resolved.covarianceShrinkage,
     tol: resolved.tol,
-    // without a spatial stage, the plain mixture's final responsibilities are the result
-    ...(resolved.prior === 'none' ? { responsibilities } : {}),
-    onIteration: (event) => options.onIteration?.({ stage: 'mixture', ...event }),
-  });
+  };
+  const mixtureEvent = (event: { iteration: number; meanLogLikelihood: number }) =>
+    options.onIteration?.({ stage: 'mixture', ...event });
+  // Stage 1: the plain mixture with restarts, or, with an atlas, EM under the atlas prior started
+  // from the atlas-weighted moments (deterministic, and the atlas fixes the label order).
+  const fits: GaussianMixtureFit[] = [
+    fitGaussianMixture(samples, {
+      ...common,
+      ...(atlasProbabilities
+        ? {
+            prior: atlasProbabilities,
+            initialParameters: weightedMoments(samples, atlasProbabilities, K),
+          }
+        : { nInit: resolved.nInit, seed: resolved.seed }),
+      maxIter: resolved.maxIter,
+      responsibilities,
+      onIteration: mixtureEvent,
+    }),
+  ];
+  let model = fits[0]!.model;
+
+  // Bias correction: rounds of (estimate the field from the responsibilities, correct, refit).
+  let biasFields: Float64Array[] | undefined;
+  if (resolved.biasCorrection) {
+    const { fwhm, rounds, iterations } = resolved.biasCorrection;
+    const { transforms } = features;
+    const raw = new Float32Array(samples.data.length);
+    for (let i = 0; i < N; i++) {
+      for (let d = 0; d < D; d++) {
+        raw[i * D + d] = samples.data[i * D + d]! * transforms[d]!.scale + transforms[d]!.offset;
+      }
+    }
+    biasFields = Array.from({ length: D }, () => new Float64Array(N));
+    const values = new Float64Array(N);
+    for (let round = 0; round < rounds; round++) {
+      for (let d = 0; d < D; d++) {
+        const { scale, offset } = transforms[d]!;
+        const means = model.means.map((mean) => mean[d]! * scale + offset);
+        const variances = model.covariances.map((covariance) => covariance[d]![d]! * scale * scale);
+        for (let i = 0; i < N; i++) values[i] = raw[i * D + d]!;
+        const field = biasFields[d]!;
+        estimateBiasField(grid, values, responsibilities, means, variances, field, { fwhm });
+        for (let i = 0; i < N; i++) samples.data[i * D + d] = (values[i]! / field[i]! - offset) / scale;
+      }
+      const refit = fitGaussianMixture(samples, {
+        ...common,
+        ...(atlasProbabilities ? { prior: atlasProbabilities } : {}),
+        initialParameters: model,
+        maxIter: iterations,
+        responsibilities,
+        onIteration: mixtureEvent,
+      });
+      fits.push(refit);
+      model = refit.model;
+    }
+  }
+  const mixture = mergeReports(fits);
   const mixtureTime = seconds(started);
 
+  // Stage 2: EM again from the mixture, the spatial prior replacing the mixing weights.
   started = performance.now();
   let spatial: GaussianMixtureFit | undefined;
-  if (resolved.prior !== 'none') {
-    const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
-    const updatePrior: PriorUpdate =
-      resolved.prior === 'ppf'
-        ? neighbourhoodPrior(grid, K, { ...resolved.neighbourhood, beta: resolved.beta })
-        : pottsPrior(grid, K, { ...resolved.potts, beta: resolved.beta });
+  const spatialTerm: PriorUpdate | undefined =
+    resolved.prior === 'ppf' || resolved.prior === 'atlas'
+      ? neighbourhoodPrior(grid, K, {
+          classWeights: model.weights,
+          ...resolved.neighbourhood,
+          beta: resolved.beta,
+        })
+      : resolved.prior === 'mrf'
+        ? pottsPrior(grid, K, { ...resolved.potts, beta: resolved.beta })
+        : undefined;
+  if (spatialTerm) {
     spatial = fitGaussianMixture(samples, {
-      nComponents: K,
-      covarianceType: resolved.covarianceType,
-      initialParameters: mixture.model,
+      ...common,
+      initialParameters: model,
+      ...(atlasProbabilities ? { prior: atlasProbabilities } : {}),
       maxIter: resolved.maxIter,
-      tol: resolved.tol,
-      updatePrior,
+      updatePrior: atlasProbabilities
+        ? blendedPrior(atlasProbabilities, spatialTerm, resolved.atlasWeight)
+        : spatialTerm,
       responsibilities,
       onIteration: (event) => options.onIteration?.({ stage: 'spatial', ...event }),
     });
+    model = spatial.model;
   }
   const spatialTime = seconds(started);
 
@@ -236,10 +384,11 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   return {
     labels,
     probabilities,
-    model: (spatial ?? mixture).model,
-    mixture: report(mixture),
+    model,
+    mixture,
     spatial: spatial ? report(spatial) : undefined,
     statistics,
+    biasFields: biasFields?.map((field) => scatterField(field, voxelIndices, nVoxels)),
     mask,
     nonFinite: features.nonFinite,
     options: resolved,
@@ -250,6 +399,71 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       outputs: seconds(started),
     },
   };
+}
+
+/** Reports of consecutive fits (restarts, then bias-correction rounds) as one stage. */
+function mergeReports(fits: GaussianMixtureFit[]): StageReport {
+  const first = report(fits[0]!);
+  const last = fits[fits.length - 1]!;
+  return {
+    ...report(last),
+    nIter: fits.reduce((sum, fit) => sum + fit.nIter, 0),
+    logLikelihoodTrace: fits.flatMap((fit, index) =>
+      // a warm start's first value repeats the previous fit's last
+      index === 0 ? fit.logLikelihoodTrace : fit.logLikelihoodTrace.slice(1),
+    ),
+    initScores: first.initScores,
+    warnings: [...new Set(fits.flatMap((fit) => fit.warnings))],
+  };
+}
+
+/** Initial parameters from responsibilities (e.g. atlas probabilities): weighted moments. */
+function weightedMoments(samples: SampleMatrix, weights: Float32Array, K: number): InitialParameters {
+  const { nSamples: N, nFeatures: D, data } = samples;
+  const sums = new Float64Array(K);
+  const means = Array.from({ length: K }, () => new Float64Array(D));
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K; k++) {
+      const r = weights[i * K + k]!;
+      sums[k]! += r;
+      for (let d = 0; d < D; d++) means[k]![d]! += r * data[i * D + d]!;
+    }
+  }
+  for (let k = 0; k < K; k++) for (let d = 0; d < D; d++) means[k]![d]! /= sums[k]!;
+  const covariances = Array.from({ length: K }, () =>
+    Array.from({ length: D }, () => new Array<number>(D).fill(0)),
+  );
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K; k++) {
+      const r = weights[i * K + k]!;
+      for (let a = 0; a < D; a++) {
+        const da = data[i * D + a]! - means[k]![a]!;
+        for (let b = 0; b <= a; b++) covariances[k]![a]![b]! += r * da * (data[i * D + b]! - means[k]![b]!);
+      }
+    }
+  }
+  for (let k = 0; k < K; k++) {
+    for (let a = 0; a < D; a++) {
+      for (let b = 0; b <= a; b++) {
+        const value = covariances[k]![a]![b]! / sums[k]!;
+        covariances[k]![a]![b] = value;
+        covariances[k]![b]![a] = value;
+      }
+    }
+  }
+  let total = 0;
+  for (let k = 0; k < K; k++) total += sums[k]!;
+  return {
+    weights: Array.from(sums, (sum) => sum / total),
+    means: means.map((mean) => Array.from(mean)),
+    covariances,
+  };
+}
+
+function scatterField(field: Float64Array, voxelIndices: Uint32Array, nVoxels: number): Float32Array {
+  const out = new Float32Array(nVoxels);
+  for (let i = 0; i < voxelIndices.length; i++) out[voxelIndices[i]!] = field[i]!;
+  return out;
 }
 
 /** Voxel count, volume in mL and mean intensity per channel of each label 1..K. */
