@@ -21,7 +21,8 @@ export interface Subject {
 export const IMAGE_EXTENSIONS = ['.nii.gz', '.nii', '.png', '.jpg', '.jpeg'] as const;
 
 /** Files mixseg writes, which a folder search must not take for inputs. */
-const OUTPUT_PATTERN = /_(dseg|probseg)\.nii(\.gz)?$|_preview\.png$|_desc-truth_/;
+const OUTPUT_PATTERN =
+  /_(dseg|probseg)\.nii(\.gz)?$|_preview\.png$|_desc-truth_|_desc-biasfield\d*\.nii(\.gz)?$/;
 
 /** The image extension of a path, or undefined. */
 export function imageExtension(path: string): string | undefined {

@@ -1,7 +1,8 @@
 /**
  * Output names and formats, following BIDS-Derivatives: for an input `sub-01_T1w.nii.gz`,
  * `sub-01_T1w_dseg.nii.gz` (labels), `sub-01_T1w_label-CSF_probseg.nii.gz` per class, and
- * `sub-01_T1w_dseg.json` (the sidecar: options, model, convergence, volumes, timings), plus a
+ * `sub-01_T1w_dseg.json` (the sidecar: options, model, convergence, volumes, timings), optionally
+ * `sub-01_T1w_desc-biasfield.nii.gz` (the estimated bias field), plus a
  * `dseg.tsv` lookup table and `summary.tsv` / `summary.json` in the output folder. The viewer reads
  * these files, so their names and keys are a contract.
  */
@@ -53,6 +54,7 @@ export interface OutputFlags {
   probabilities: boolean;
   saveModel: boolean;
   preview: boolean;
+  saveBiasField: boolean;
 }
 
 /** The files of one subject. */
@@ -61,6 +63,8 @@ export interface SubjectOutputs {
   probseg: string[];
   model: string | undefined;
   preview: string | undefined;
+  /** The bias field of each channel (empty unless asked for). */
+  biasField: string[];
   /** Written last: its presence marks the subject complete. */
   sidecar: string;
   /** Every file above, the sidecar last. */
@@ -72,15 +76,27 @@ export function subjectOutputs(
   stem: string,
   classes: readonly ClassEntry[],
   flags: OutputFlags,
+  nChannels = 1,
 ): SubjectOutputs {
   const at = (suffix: string) => join(outDir, `${stem}_${suffix}`);
   const dseg = at('dseg.nii.gz');
   const probseg = flags.probabilities ? classes.map((c) => at(`label-${c.abbreviation}_probseg.nii.gz`)) : [];
   const model = flags.saveModel ? at('model.json') : undefined;
   const preview = flags.preview ? at('preview.png') : undefined;
+  // one channel: desc-biasfield; several: desc-biasfield1, desc-biasfield2... (channel order, from 1)
+  const biasField = flags.saveBiasField
+    ? Array.from({ length: nChannels }, (_, c) => at(`desc-biasfield${nChannels > 1 ? c + 1 : ''}.nii.gz`))
+    : [];
   const sidecar = at('dseg.json');
-  const all = [dseg, ...probseg, ...(model ? [model] : []), ...(preview ? [preview] : []), sidecar];
-  return { dseg, probseg, model, preview, sidecar, all };
+  const all = [
+    dseg,
+    ...probseg,
+    ...(model ? [model] : []),
+    ...(preview ? [preview] : []),
+    ...biasField,
+    sidecar,
+  ];
+  return { dseg, probseg, model, preview, biasField, sidecar, all };
 }
 
 /**
@@ -90,7 +106,7 @@ export function subjectOutputs(
 export function isTemporaryOutputOf(fileName: string, stem: string): boolean {
   if (!fileName.startsWith(`.${stem}_`) || !fileName.includes('.tmp-')) return false;
   const rest = fileName.slice(stem.length + 2, fileName.indexOf('.tmp-'));
-  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+_probseg\.nii\.gz|model\.json|preview\.png)$/.test(
+  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+_probseg\.nii\.gz|model\.json|preview\.png|desc-biasfield\d*\.nii\.gz)$/.test(
     rest,
   );
 }

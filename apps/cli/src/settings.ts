@@ -14,9 +14,16 @@ export interface SegmentSettings {
   prior: PriorChoice;
   /** Undefined: the prior's own default (1 for ppf, 0.3 for mrf). */
   beta: number | undefined;
-  /** One probability volume per class, absolute paths (with prior atlas). */
+  /** One probability volume per class, absolute paths, in class order (--atlas). */
   atlas: string[] | undefined;
+  /** Weight of the atlas against the spatial prior (0..1); undefined without an atlas or a spatial prior. */
   atlasWeight: number | undefined;
+  /** Bias-field correction (always false with --model: nothing is fitted). */
+  biasCorrection: boolean;
+  /** FWHM of the bias field's smoothing in mm; undefined without bias correction. */
+  biasFwhm: number | undefined;
+  /** Shrinkage of the class covariances towards the pooled one; undefined with --model. */
+  covarianceShrinkage: number | undefined;
   /** A mask method, or a mask file (absolute path) used for every subject without its own. */
   mask: MaskMethod | { file: string };
   covariance: CovarianceType;
@@ -30,6 +37,8 @@ export interface SegmentSettings {
   probabilities: boolean;
   saveModel: boolean;
   preview: boolean;
+  /** Write `<stem>_desc-biasfield.nii.gz` (one per channel with several). */
+  saveBiasField: boolean;
   /** Applied instead of fitting (--model). */
   model: { path: string; mixture: GaussianMixture } | undefined;
   overwrite: boolean;
@@ -47,7 +56,10 @@ export function recordedOptions(settings: SegmentSettings): Record<string, unkno
     atlas: settings.atlas ?? null,
     atlasWeight: settings.atlasWeight ?? null,
     mask: typeof settings.mask === 'string' ? settings.mask : settings.mask.file,
+    biasCorrection: settings.biasCorrection,
+    biasFwhm: settings.biasFwhm ?? null,
     covariance: settings.covariance,
+    covarianceShrinkage: settings.covarianceShrinkage ?? null,
     restarts: settings.restarts,
     maxIter: settings.maxIter,
     tol: settings.tol,
@@ -56,6 +68,7 @@ export function recordedOptions(settings: SegmentSettings): Record<string, unkno
     probabilities: settings.probabilities,
     saveModel: settings.saveModel,
     preview: settings.preview,
+    saveBiasField: settings.saveBiasField,
     model: settings.model?.path ?? null,
   };
 }

@@ -5,7 +5,7 @@
  * bad input never stops a batch.
  */
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serializeGaussianMixture } from '@mixseg/core';
 import {
@@ -16,6 +16,7 @@ import {
   type Volume,
   writeFileAtomic,
   writeLabelMap,
+  writeNifti,
   writeProbabilityMaps,
 } from '@mixseg/imaging/node';
 import type { Subject } from './inputs.ts';
@@ -56,23 +57,46 @@ export function subjectInputs(subject: Subject): string[] {
   return [...subject.channels, ...(subject.mask ? [subject.mask] : [])];
 }
 
+/**
+ * The atlas maps, read once per thread: every subject of a batch takes the same maps, and segment()
+ * resamples them onto each subject's grid without changing them. Keyed by path, size and
+ * modification time, so a file replaced between two runs in one process is read again.
+ */
+const atlasCache = new Map<string, { version: string; volume: Promise<Volume> }>();
+
+async function readAtlas(paths: readonly string[]): Promise<Volume[]> {
+  return Promise.all(
+    paths.map(async (path) => {
+      const { size, mtimeMs } = await stat(path).catch(() => ({ size: -1, mtimeMs: -1 }));
+      const version = `${size}:${mtimeMs}`;
+      const cached = atlasCache.get(path);
+      if (cached?.version === version) return cached.volume;
+      const volume = readVolumeFile(path);
+      // a failed read is not kept: the next subject tries again (and reports it again)
+      volume.catch(() => atlasCache.delete(path));
+      atlasCache.set(path, { version, volume });
+      return volume;
+    }),
+  );
+}
+
 function segmentOptions(
   settings: SegmentSettings,
   mask: Volume | undefined,
+  atlas: Volume[] | undefined,
   onProgress: (progress: SubjectProgress) => void,
 ): SegmentOptions {
-  if (settings.prior === 'atlas') {
-    // validated on the command line; kept here so that a worker never runs something else silently
-    throw new RangeError('--prior atlas is not available yet in this build of @mixseg/imaging');
-  }
   return {
     nClasses: settings.classes,
     prior: settings.prior,
     ...(settings.beta === undefined ? {} : { beta: settings.beta }),
-    // the library corrects a bias field by default since it learnt to; the command keeps its
-    // behaviour (no correction) until it has the options for it
-    biasCorrection: false,
+    ...(atlas === undefined ? {} : { atlas }),
+    ...(settings.atlasWeight === undefined ? {} : { atlasWeight: settings.atlasWeight }),
+    biasCorrection: settings.biasCorrection && { fwhm: settings.biasFwhm! },
     covarianceType: settings.covariance,
+    ...(settings.covarianceShrinkage === undefined
+      ? {}
+      : { covarianceShrinkage: settings.covarianceShrinkage }),
     nInit: settings.restarts,
     seed: settings.seed,
     maxIter: settings.maxIter,
@@ -142,7 +166,7 @@ export async function runSubject(
   const seconds = (from: number) => (performance.now() - from) / 1000;
   const K = settings.classes;
   const classes = classTable(K);
-  const outputs = subjectOutputs(settings.outDir, subject.stem, classes, settings);
+  const outputs = subjectOutputs(settings.outDir, subject.stem, classes, settings, subject.channels.length);
   const failedRow = (error: string): SummaryRow => ({
     subject: subject.stem,
     status: 'failed',
@@ -162,10 +186,11 @@ export async function runSubject(
     for (const path of subject.channels) channels.push(await readVolumeFile(path));
     const maskPath = subject.mask ?? (typeof settings.mask === 'string' ? undefined : settings.mask.file);
     const mask = maskPath === undefined ? undefined : await readVolumeFile(maskPath);
+    const atlas = settings.atlas === undefined ? undefined : await readAtlas(settings.atlas);
     const readTime = seconds(started);
 
     step = 'segmenting';
-    const options = segmentOptions(settings, mask, onProgress);
+    const options = segmentOptions(settings, mask, atlas, onProgress);
     const result = settings.model
       ? applyModel(channels, settings.model.mixture, options)
       : segment(channels, options);
@@ -179,6 +204,17 @@ export async function runSubject(
     }
     if (outputs.model) await writeFileAtomic(outputs.model, `${serializeGaussianMixture(result.model)}\n`);
     if (outputs.preview) await writePreview(outputs.preview, reference, result, classes);
+    for (const [c, path] of outputs.biasField.entries()) {
+      const field = result.biasFields?.[c];
+      if (!field) throw new Error('no bias field was estimated'); // --save-bias-field needs correction on
+      await writeNifti(path, {
+        data: field,
+        dims: reference.dims,
+        datatype: 'float32',
+        geometry: reference.geometry,
+        description: `mixseg bias field of channel ${c + 1} (1 = none)`,
+      });
+    }
     const timings = {
       Read: readTime,
       Features: result.timings.features,

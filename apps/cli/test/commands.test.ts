@@ -5,7 +5,7 @@
 
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readNifti } from '@mixseg/imaging/node';
+import { compareLabelMaps, generatePhantom, readNifti, writeNifti } from '@mixseg/imaging/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess, temporaryFolder, writePhantoms } from './helpers.ts';
 
@@ -43,8 +43,13 @@ describe('mixseg (the program)', () => {
       '--beta',
       '--atlas',
       '--atlas-weight',
+      '--bias-correction',
+      '--no-bias-correction',
+      '--bias-fwhm',
+      '--save-bias-field',
       '--mask',
       '--covariance',
+      '--covariance-shrinkage',
     ]) {
       expect(result.stdout).toContain(option);
     }
@@ -62,6 +67,9 @@ describe('mixseg (the program)', () => {
       expect(result.stdout).toContain(option);
     }
     expect(result.stdout).toMatch(/Default ppf/);
+    const words = (text: string) => new RegExp(text.split(' ').join('\\s+'));
+    expect(result.stdout).toMatch(words('a FAST-style field, smoothed with a FWHM of 20 mm'));
+    expect(result.stdout).toMatch(words('0.05 reproduces FSL FAST on the MNI152 template'));
   });
 });
 
@@ -338,7 +346,17 @@ describe('mixseg segment', () => {
 
   it('applies a saved model (a model file or a sidecar) and gives the labels of the fit', async () => {
     const fitted = join(folder.path, 'fitted');
-    await runInProcess(['segment', images[0]!, '-o', fitted, '--prior', 'none', '--save-model']);
+    // applying a model estimates no bias field, so the fit it is compared with has none either
+    await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      fitted,
+      '--prior',
+      'none',
+      '--no-bias-correction',
+      '--save-model',
+    ]);
     const applied = join(folder.path, 'applied');
     for (const model of ['sub-01_T1w_model.json', 'sub-01_T1w_dseg.json']) {
       const result = await runInProcess([
@@ -359,6 +377,11 @@ describe('mixseg segment', () => {
       const sidecar = JSON.parse(await readFile(join(applied, 'sub-01_T1w_dseg.json'), 'utf8'));
       expect(sidecar.Iterations.Mixture).toBe(0);
       expect(sidecar.Options.model).toBe(join(fitted, model));
+      expect(sidecar.Options).toMatchObject({
+        biasCorrection: false,
+        biasFwhm: null,
+        covarianceShrinkage: null,
+      });
     }
   });
 
@@ -376,7 +399,24 @@ describe('mixseg segment', () => {
     ['an unknown option', ['a.nii', '--clases', '3'], /unknown option '--clases'/],
     ['--beta with --prior none', ['IMAGE', '--prior', 'none', '--beta', '1'], /--prior is none/],
     ['--prior atlas without --atlas', ['IMAGE', '--prior', 'atlas'], /needs --atlas/],
-    ['--atlas without --prior atlas', ['IMAGE', '--atlas', 'a,b,c'], /need --prior atlas/],
+    ['--atlas-weight without --atlas', ['IMAGE', '--atlas-weight', '0.3'], /--atlas-weight needs --atlas/],
+    [
+      '--atlas-weight with --prior none',
+      ['IMAGE', '--prior', 'none', '--atlas', 'IMAGE,IMAGE,IMAGE', '--atlas-weight', '0.3'],
+      /--prior is none/,
+    ],
+    ['--covariance-shrinkage 1.5', ['IMAGE', '--covariance-shrinkage', '1.5'], /--covariance-shrinkage/],
+    ['--bias-fwhm 0', ['IMAGE', '--bias-fwhm', '0'], /--bias-fwhm/],
+    [
+      '--bias-fwhm with --no-bias-correction',
+      ['IMAGE', '--no-bias-correction', '--bias-fwhm', '10'],
+      /--no-bias-correction turns it off/,
+    ],
+    [
+      '--save-bias-field with --no-bias-correction',
+      ['IMAGE', '--no-bias-correction', '--save-bias-field'],
+      /--save-bias-field needs bias correction/,
+    ],
     [
       'an atlas count that is not --classes',
       ['IMAGE', '--prior', 'atlas', '--atlas', 'IMAGE,IMAGE'],
@@ -414,19 +454,6 @@ describe('mixseg segment', () => {
     });
   }
 
-  it('exits 2 when the atlas prior is asked for but the library cannot do it yet', async () => {
-    const result = await runInProcess([
-      'segment',
-      images[0]!,
-      '--prior',
-      'atlas',
-      '--atlas',
-      `${images[0]},${images[0]},${images[1]}`,
-    ]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/not available yet/);
-  });
-
   it('exits 2 for a Kubernetes index without a shard count, and for a --model with other --classes', async () => {
     const k8s = await runInProcess(['segment', images[0]!, '-o', join(folder.path, 'k')], {
       env: { JOB_COMPLETION_INDEX: '0' },
@@ -445,6 +472,200 @@ describe('mixseg segment', () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--classes 4 disagrees with the model/);
+    const fitting = await runInProcess([
+      'segment',
+      images[0]!,
+      '--bias-fwhm',
+      '10',
+      '--covariance-shrinkage',
+      '0',
+      '--model',
+      join(fitted, 'sub-01_T1w_model.json'),
+    ]);
+    expect(fitting.code).toBe(2);
+    expect(fitting.stderr).toMatch(/without fitting, so --bias-fwhm, --covariance-shrinkage cannot be used/);
+  });
+});
+
+describe('mixseg segment: atlas, bias field, covariance shrinkage', () => {
+  /** sub-01's partial-volume fractions as three float32 maps, in the given class order. */
+  async function writeAtlas(order: number[]): Promise<string[]> {
+    const phantom = generatePhantom({ dims: [32, 32, 24], spacing: [4, 4, 4], noiseLevel: 0.04, seed: 1 });
+    const names = ['csf', 'gm', 'wm'];
+    const paths: string[] = [];
+    for (const k of order) {
+      const map = new Float32Array(phantom.labels.length);
+      for (let v = 0; v < map.length; v++) map[v] = phantom.fractions[v * 3 + k]!;
+      const path = join(folder.path, 'atlas', `${names[k]}.nii.gz`);
+      await mkdir(join(folder.path, 'atlas'), { recursive: true });
+      await writeNifti(path, {
+        data: map,
+        dims: phantom.image.dims,
+        datatype: 'float32',
+        geometry: phantom.image.geometry,
+      });
+      paths.push(path);
+    }
+    return paths;
+  }
+
+  it('passes the atlas maps through: the labels follow their order, and the options are recorded', async () => {
+    const truth = await readNifti(join(folder.path, 'sub-01_desc-truth_dseg.nii.gz'));
+    const atlas = await writeAtlas([0, 1, 2]);
+    const out = join(folder.path, 'atlas-out');
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      out,
+      '--prior',
+      'atlas',
+      '--atlas',
+      atlas.join(','),
+    ]);
+    expect(result.code).toBe(0);
+    const labels = await readNifti(join(out, 'sub-01_T1w_dseg.nii.gz'));
+    const dice = compareLabelMaps(labels.data, truth.data, { voxelVolumeMl: 0.064 }).classes.map(
+      (c) => c.dice,
+    );
+    expect(Math.min(...dice)).toBeGreaterThan(0.8);
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-01_T1w_dseg.json'), 'utf8'));
+    expect(sidecar.Options).toMatchObject({ prior: 'atlas', atlas, atlasWeight: 0.5 });
+
+    // the maps in reverse order (WM, GM, CSF): label 1 is now white matter
+    const reversed = [...atlas].reverse();
+    const back = join(folder.path, 'atlas-reversed');
+    const again = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      back,
+      '--atlas',
+      reversed.join(','),
+      '--atlas-weight',
+      '0.8',
+    ]);
+    expect(again.code).toBe(0);
+    const reversedLabels = await readNifti(join(back, 'sub-01_T1w_dseg.nii.gz'));
+    let agree = 0;
+    let brain = 0;
+    for (let v = 0; v < truth.data.length; v++) {
+      if (truth.data[v]! === 0) continue;
+      brain++;
+      if (reversedLabels.data[v] === 4 - truth.data[v]!) agree++;
+    }
+    expect(agree / brain).toBeGreaterThan(0.85);
+    const ppf = JSON.parse(await readFile(join(back, 'sub-01_T1w_dseg.json'), 'utf8'));
+    expect(ppf.Options).toMatchObject({ prior: 'ppf', atlas: reversed, atlasWeight: 0.8 });
+  });
+
+  it('exits 2 when the number of atlas maps is not the number of classes', async () => {
+    const atlas = await writeAtlas([0, 1, 2]);
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      join(folder.path, 'atlas-count'),
+      '--classes',
+      '4',
+      '--prior',
+      'atlas',
+      '--atlas',
+      atlas.join(','),
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--atlas gives 3 maps for 4 classes/);
+  });
+
+  it('records bias correction and covariance shrinkage in the sidecar, and a change means other options', async () => {
+    const out = join(folder.path, 'bias-default');
+    expect((await runInProcess(['segment', images[0]!, '-o', out, '--no-probabilities'])).code).toBe(0);
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-01_T1w_dseg.json'), 'utf8'));
+    expect(sidecar.Options).toMatchObject({
+      biasCorrection: true,
+      biasFwhm: 20,
+      covarianceShrinkage: 0.3,
+      saveBiasField: false,
+    });
+    const changed = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      out,
+      '--no-probabilities',
+      '--bias-fwhm',
+      '30',
+    ]);
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toMatch(/other options \(biasFwhm 20 there, 30 here\)/);
+
+    const off = join(folder.path, 'bias-off');
+    const result = await runInProcess([
+      'segment',
+      images[0]!,
+      '-o',
+      off,
+      '--no-probabilities',
+      '--no-bias-correction',
+      '--covariance-shrinkage',
+      '0.05',
+    ]);
+    expect(result.code).toBe(0);
+    const plain = JSON.parse(await readFile(join(off, 'sub-01_T1w_dseg.json'), 'utf8'));
+    expect(plain.Options).toMatchObject({ biasCorrection: false, biasFwhm: null, covarianceShrinkage: 0.05 });
+  });
+
+  it('writes the bias field with --save-bias-field: float32 on the input grid, 1 on average, 0 outside', async () => {
+    const phantoms = join(folder.path, 'biased');
+    await runInProcess(['phantom', '-o', phantoms, '--size', '32,32,24', '--spacing', '4', '--bias', '0.3']);
+    const input = join(phantoms, 'sub-phantom_T1w.nii.gz');
+    const out = join(folder.path, 'bias-field');
+    const result = await runInProcess([
+      'segment',
+      input,
+      '-o',
+      out,
+      '--no-probabilities',
+      '--save-bias-field',
+      '--bias-fwhm',
+      '30',
+    ]);
+    expect(result.code).toBe(0);
+    const image = await readNifti(input);
+    const field = await readNifti(join(out, 'sub-phantom_T1w_desc-biasfield.nii.gz'));
+    expect(field.source.datatype).toBe('float32');
+    expect(field.dims).toEqual(image.dims);
+    expect(field.affine).toEqual(image.affine);
+    let logSum = 0;
+    let n = 0;
+    let low = Number.POSITIVE_INFINITY;
+    let high = 0;
+    for (let v = 0; v < image.data.length; v++) {
+      if (image.data[v] === 0) {
+        expect(field.data[v]).toBe(0);
+        continue;
+      }
+      const b = field.data[v]!;
+      logSum += Math.log(b);
+      n++;
+      low = Math.min(low, b);
+      high = Math.max(high, b);
+    }
+    expect(Math.abs(logSum / n)).toBeLessThan(0.01);
+    expect(high / low).toBeGreaterThan(1.2); // a 1 ± 0.3 field, not all ones
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-phantom_T1w_dseg.json'), 'utf8'));
+    expect(sidecar.Options).toMatchObject({ saveBiasField: true, biasFwhm: 30 });
+
+    // two channels: one field each, numbered from 1; a rerun takes them as done
+    const manifest = join(folder.path, 'bias-manifest.tsv');
+    await writeFile(manifest, `t1\tt2\tstem\n${input}\t${input}\ttwo\n`);
+    const two = join(folder.path, 'bias-two');
+    const args = ['segment', '--manifest', manifest, '-o', two, '--no-probabilities', '--save-bias-field'];
+    expect((await runInProcess(args)).code).toBe(0);
+    const files = (await readdir(two)).filter((name) => name.includes('biasfield')).sort();
+    expect(files).toEqual(['two_desc-biasfield1.nii.gz', 'two_desc-biasfield2.nii.gz']);
+    const rerun = await runInProcess([...args, '--json']);
+    expect(JSON.parse(rerun.stdout).subjects[0].status).toBe('skipped');
   });
 });
 

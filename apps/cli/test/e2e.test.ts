@@ -164,6 +164,8 @@ describe('the built mixseg binary', () => {
       fitted,
       '--prior',
       'none',
+      // applying a model estimates no bias field, so the fit it is compared with has none either
+      '--no-bias-correction',
       '--save-model',
       '--jobs',
       '2',

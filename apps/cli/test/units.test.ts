@@ -71,6 +71,7 @@ describe('outputs', () => {
       probabilities: true,
       saveModel: true,
       preview: false,
+      saveBiasField: false,
     });
     expect(outputs.all).toEqual([
       '/out/sub-01_T1w_dseg.nii.gz',
@@ -80,6 +81,20 @@ describe('outputs', () => {
       '/out/sub-01_T1w_model.json',
       '/out/sub-01_T1w_dseg.json',
     ]);
+  });
+
+  it('names the bias field desc-biasfield, numbered from 1 with several channels', () => {
+    const flags = { probabilities: false, saveModel: false, preview: false, saveBiasField: true };
+    expect(subjectOutputs('/out', 's', classTable(3), flags).biasField).toEqual([
+      '/out/s_desc-biasfield.nii.gz',
+    ]);
+    expect(subjectOutputs('/out', 's', classTable(3), flags, 2).all).toEqual([
+      '/out/s_dseg.nii.gz',
+      '/out/s_desc-biasfield1.nii.gz',
+      '/out/s_desc-biasfield2.nii.gz',
+      '/out/s_dseg.json',
+    ]);
+    expect(isTemporaryOutputOf('.s_desc-biasfield2.nii.gz.tmp-1-ab', 's')).toBe(true);
   });
 
   it('writes dseg.tsv with index, name, abbreviation and colour', () => {
