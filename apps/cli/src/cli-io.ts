@@ -15,10 +15,18 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** Relative paths are resolved against this folder. */
   cwd: string;
-  /** Whether `segment` handles SIGINT/SIGTERM (stop the workers, remove their temporary files). */
+  /**
+   * Whether commands handle SIGINT/SIGTERM (`segment`: stop the workers, remove their temporary
+   * files; `view`: stop serving).
+   */
   handleSignals: boolean;
   /** Whether `segment` runs subjects on worker threads (false: one by one in this thread). */
   useWorkers: boolean;
+  /**
+   * Stops a command that runs until interrupted (`view`) when aborted, as Ctrl-C does for the bin:
+   * how the in-process tests end it.
+   */
+  signal?: AbortSignal;
 }
 
 /** The real process's streams and environment. */

@@ -9,6 +9,7 @@ import { compareCommand } from './commands/compare.ts';
 import { infoCommand } from './commands/info.ts';
 import { phantomCommand } from './commands/phantom.ts';
 import { segmentCommand } from './commands/segment.ts';
+import { viewCommand } from './commands/view.ts';
 import { SOFTWARE } from './version.ts';
 
 /** Builds the program; `setExitCode` receives each command's outcome. */
@@ -35,6 +36,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   infoCommand(program, io, fail);
   compareCommand(program, io, fail);
   phantomCommand(program, io, fail);
+  viewCommand(program, io, setExitCode);
   for (const command of program.commands) {
     command.showHelpAfterError('(add --help for additional information)').exitOverride();
     command.configureOutput(program.configureOutput());

@@ -23,7 +23,7 @@ describe('mixseg (the program)', () => {
     const help = await runInProcess(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/segment \[options\] \[inputs\.\.\.\]/);
-    expect(help.stdout).not.toMatch(/\bview\b/);
+    expect(help.stdout).toMatch(/view \[options\] \[folder\]/);
     const version = await runInProcess(['-V']);
     expect(version.stdout.trim()).toBe('0.1.0');
   });
@@ -666,6 +666,86 @@ describe('mixseg segment: atlas, bias field, covariance shrinkage', () => {
     expect(files).toEqual(['two_desc-biasfield1.nii.gz', 'two_desc-biasfield2.nii.gz']);
     const rerun = await runInProcess([...args, '--json']);
     expect(JSON.parse(rerun.stdout).subjects[0].status).toBe('skipped');
+  });
+});
+
+describe('mixseg view', () => {
+  /** A stand-in for the built viewer: the server only needs index.html. */
+  async function fakeDist(): Promise<string> {
+    const dist = join(folder.path, 'viewer-dist');
+    await mkdir(dist, { recursive: true });
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>mixseg viewer (test)</title>');
+    return dist;
+  }
+
+  it('serves the viewer and the folder at the URL it prints, until stopped', async () => {
+    const results = join(folder.path, 'view-results');
+    await runInProcess(['segment', images[0]!, '-o', results, '--no-probabilities']);
+    const controller = new AbortController();
+    let announced: (url: string) => void;
+    const url = new Promise<string>((resolve) => {
+      announced = resolve;
+    });
+    const running = runInProcess(['view', 'view-results', '--dist', await fakeDist()], {
+      cwd: folder.path,
+      signal: controller.signal,
+      onStdout: (text) => {
+        const match = /mixseg viewer: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(text);
+        if (match) announced(match[1]!);
+      },
+    });
+    const address = await Promise.race([url, running.then((r) => Promise.reject(new Error(r.stderr)))]);
+    try {
+      const page = await fetch(address);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('mixseg viewer (test)');
+      const listing = (await (await fetch(`${address}api/folder`)).json()) as {
+        name: string;
+        files: { path: string }[];
+      };
+      expect(listing.name).toBe('view-results');
+      expect(listing.files.map((f) => f.path)).toContain('sub-01_T1w_dseg.nii.gz');
+      const labels = await fetch(`${address}data/sub-01_T1w_dseg.nii.gz`);
+      expect(labels.status).toBe(200);
+    } finally {
+      controller.abort();
+    }
+    const result = await running;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    await expect(fetch(address)).rejects.toThrow();
+  });
+
+  it('exits 1 telling how to build the viewer when its page is missing', async () => {
+    const result = await runInProcess(['view', folder.path, '--dist', join(folder.path, 'no-dist')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/not built.*\n\s+pnpm --filter @mixseg\/viewer build/);
+  });
+
+  it('exits 2 for a folder that does not exist, the default one included', async () => {
+    const missing = await runInProcess(['view', 'nope'], { cwd: folder.path });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope: no such folder/);
+    const fallback = await runInProcess(['view'], { cwd: folder.path });
+    expect(fallback.code).toBe(2);
+    expect(fallback.stderr).toMatch(/mixseg-output: no such folder \(the default/);
+  });
+
+  it('warns when the address is not loopback, and exits 1 when it cannot listen there', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning, then a clear failure
+    const result = await runInProcess([
+      'view',
+      folder.path,
+      '--host',
+      '192.0.2.1',
+      '--dist',
+      await fakeDist(),
+    ]);
+    expect(result.stderr).toMatch(/warning: --host 192\.0\.2\.1 is not a loopback address/);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /cannot serve on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine/,
+    );
   });
 });
 

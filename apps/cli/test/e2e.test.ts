@@ -1,11 +1,11 @@
 /**
  * End-to-end runs of the built bundle (dist/mixseg.mjs, built by global-setup.ts) with plain
  * `node`: worker threads, a corrupt file in a batch, resuming after a killed run, shards, model
- * reuse, and outputs on the input's grid.
+ * reuse, outputs on the input's grid, and `view` stopped by Ctrl-C.
  */
 
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readNifti } from '@mixseg/imaging/node';
 import sharp from 'sharp';
@@ -190,5 +190,30 @@ describe('the built mixseg binary', () => {
       expect(b.data).toEqual(a.data);
       expect(b.affine).toEqual(a.affine);
     }
+  });
+
+  it('view serves until Ctrl-C (SIGINT), then exits 0', async () => {
+    const dist = join(folder.path, 'dist');
+    await mkdir(dist, { recursive: true });
+    await writeFile(join(dist, 'index.html'), '<!doctype html><title>bundle view test</title>');
+    const child = startBinary(['view', join(folder.path, 'data'), '--dist', dist]);
+    let stdout = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /http:\/\/127\.0\.0\.1:\d+\//.exec(stdout);
+        if (match) resolve(match[0]);
+      });
+      child.on('close', (code) => reject(new Error(`exited ${code} before serving: ${stdout}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      expect(await (await fetch(url)).text()).toContain('bundle view test');
+      const listing = (await (await fetch(`${url}api/folder`)).json()) as { files: { path: string }[] };
+      expect(listing.files.map((f) => f.path)).toContain('sub-01_T1w.nii.gz');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
   });
 });

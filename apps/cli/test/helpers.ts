@@ -20,13 +20,22 @@ export interface RunResult {
 /** Runs `mixseg <args>` in this process (subjects one by one, no worker threads). */
 export async function runInProcess(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; isTTY?: boolean } = {},
+  options: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    isTTY?: boolean;
+    /** Ends a command that runs until interrupted (view). */
+    signal?: AbortSignal;
+    /** Sees stdout as it is written. */
+    onStdout?: (text: string) => void;
+  } = {},
 ): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
     stdout: (text) => {
       stdout += text;
+      options.onStdout?.(text);
     },
     stderr: (text) => {
       stderr += text;
@@ -37,6 +46,7 @@ export async function runInProcess(
     cwd: options.cwd ?? process.cwd(),
     handleSignals: false,
     useWorkers: false,
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   const code = await runCli(args, io);
   return { code, stdout, stderr };

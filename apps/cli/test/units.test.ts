@@ -1,5 +1,8 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli-io.ts';
+import { defaultViewerDist, isLoopback, repositoryRoot } from '../src/commands/view.ts';
 import { stemOf } from '../src/inputs.ts';
 import { axisCodes } from '../src/orientation.ts';
 import { classTable, dsegTsv, isTemporaryOutputOf, subjectOutputs, summaryTsv } from '../src/outputs.ts';
@@ -129,5 +132,24 @@ describe('outputs', () => {
       classTable(3),
     );
     expect(tsv.split('\n')[1]).toBe('s\tfailed\ta.nii\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t1.500\ta.nii: bad file');
+  });
+});
+
+describe('view', () => {
+  it('tells loopback addresses from the others', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) {
+      expect(isLoopback(host)).toBe(true);
+    }
+    for (const host of ['0.0.0.0', '::', '192.168.1.5', 'example.org', '128.0.0.1']) {
+      expect(isLoopback(host)).toBe(false);
+    }
+  });
+
+  it('finds the repository, and the viewer build in it, from the sources and from the bundle', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
+    expect(await repositoryRoot(fileURLToPath(new URL('../src/commands', import.meta.url)))).toBe(root);
+    expect(await repositoryRoot(fileURLToPath(new URL('../dist', import.meta.url)))).toBe(root);
+    expect(await defaultViewerDist()).toBe(join(root, 'apps', 'viewer', 'dist'));
+    expect(await repositoryRoot('/')).toBeUndefined();
   });
 });
