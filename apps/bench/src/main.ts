@@ -2,6 +2,7 @@
  * `pnpm bench [filter...] [--quick]`: runs the benchmarks whose name contains one of the filters
  * (all of them without a filter). `--quick` is a fast smoke run on small data.
  */
+import { runCliSegment } from './cli-segment.ts';
 import { runCoreEm } from './core-em.ts';
 import { runImagingIo } from './imaging-io.ts';
 import { runSegmentation } from './segmentation.ts';
@@ -37,13 +38,19 @@ const BENCHMARKS: Benchmark[] = [
       'whole segmentations: Dice, time, peak memory per prior vs scikit-learn (and dipy with --dipy)',
     run: (options) => runSegmentation(options),
   },
+  {
+    name: 'cli',
+    description: 'mixseg segment wall time and peak memory on SRI24, batch of 8 with --jobs 1 vs 2',
+    run: (options) => runCliSegment(options),
+  },
 ];
 
 function usage(): string {
   return [
     'usage: pnpm bench [filter...] [--quick] [--core-ref=<git revision>]',
     '  filter             run only the benchmarks whose name contains it',
-    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io, segmentation)',
+    '  --quick            smoke run: small data (core-em: N = 1e5), 1 repetition (imaging-io, segmentation,',
+    '                     cli; cli batch of 2)',
     "  --dipy             segmentation: also run dipy's HMRF (about 3 minutes and 2.5 GB per SRI24 volume)",
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',

@@ -1,3 +1,5 @@
+export { type ApplyModelOptions, applyModel } from './apply-model.ts';
+export { DEFAULT_BIAS_FWHM_MM } from './bias-field.ts';
 export {
   type ClassComparison,
   type Comparison,
@@ -53,6 +55,7 @@ export {
   type TissueIntensities,
 } from './phantom.ts';
 export {
+  type BiasCorrectionOptions,
   type ClassStatistics,
   classStatistics,
   type ResolvedSegmentOptions,

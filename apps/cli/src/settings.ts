@@ -1,0 +1,74 @@
+/**
+ * The resolved options of `mixseg segment`: validated once on the command line, then handed to
+ * every subject (and worker thread) as plain data.
+ */
+import type { CovarianceType, GaussianMixture } from '@mixseg/core';
+import type { IntensityPreparation, MaskMethod } from '@mixseg/imaging';
+import type { Shard } from './shard.ts';
+
+export type PriorChoice = 'ppf' | 'mrf' | 'atlas' | 'none';
+
+export interface SegmentSettings {
+  /** Number of classes K (from the model with --model). */
+  classes: number;
+  prior: PriorChoice;
+  /** Undefined: the prior's own default (1 for ppf, 0.3 for mrf). */
+  beta: number | undefined;
+  /** One probability volume per class, absolute paths, in class order (--atlas). */
+  atlas: string[] | undefined;
+  /** Weight of the atlas against the spatial prior (0..1); undefined without an atlas or a spatial prior. */
+  atlasWeight: number | undefined;
+  /** Bias-field correction (always false with --model: nothing is fitted). */
+  biasCorrection: boolean;
+  /** FWHM of the bias field's smoothing in mm; undefined without bias correction. */
+  biasFwhm: number | undefined;
+  /** Shrinkage of the class covariances towards the pooled one; undefined with --model. */
+  covarianceShrinkage: number | undefined;
+  /** A mask method, or a mask file (absolute path) used for every subject without its own. */
+  mask: MaskMethod | { file: string };
+  covariance: CovarianceType;
+  restarts: number;
+  maxIter: number;
+  tol: number;
+  seed: number;
+  preparation: IntensityPreparation;
+  /** Absolute output folder. */
+  outDir: string;
+  probabilities: boolean;
+  saveModel: boolean;
+  preview: boolean;
+  /** Write `<stem>_desc-biasfield.nii.gz` (one per channel with several). */
+  saveBiasField: boolean;
+  /** Applied instead of fitting (--model). */
+  model: { path: string; mixture: GaussianMixture } | undefined;
+  overwrite: boolean;
+  jobs: number;
+  shard: Shard;
+  json: boolean;
+}
+
+/** The options as recorded in a sidecar: what a rerun needs to reproduce the result. */
+export function recordedOptions(settings: SegmentSettings): Record<string, unknown> {
+  return {
+    classes: settings.classes,
+    prior: settings.prior,
+    beta: settings.beta ?? null,
+    atlas: settings.atlas ?? null,
+    atlasWeight: settings.atlasWeight ?? null,
+    mask: typeof settings.mask === 'string' ? settings.mask : settings.mask.file,
+    biasCorrection: settings.biasCorrection,
+    biasFwhm: settings.biasFwhm ?? null,
+    covariance: settings.covariance,
+    covarianceShrinkage: settings.covarianceShrinkage ?? null,
+    restarts: settings.restarts,
+    maxIter: settings.maxIter,
+    tol: settings.tol,
+    seed: settings.seed,
+    preparation: settings.preparation,
+    probabilities: settings.probabilities,
+    saveModel: settings.saveModel,
+    preview: settings.preview,
+    saveBiasField: settings.saveBiasField,
+    model: settings.model?.path ?? null,
+  };
+}

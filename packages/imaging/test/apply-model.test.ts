@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { applyModel } from '../src/apply-model.ts';
+import { generatePhantom } from '../src/phantom.ts';
+import { segment } from '../src/segment.ts';
+
+describe('applyModel', () => {
+  const { image } = generatePhantom({ dims: [32, 32, 24], noiseLevel: 0.05, seed: 3 });
+
+  it('gives the labels of the fit that produced the model when there is no spatial prior', () => {
+    // without bias correction: applyModel estimates no field, so the model sees the same intensities
+    const fitted = segment([image], { prior: 'none', seed: 1, biasCorrection: false });
+    const applied = applyModel([image], fitted.model, { prior: 'none' });
+    expect(applied.labels).toEqual(fitted.labels);
+    expect(applied.mixture.nIter).toBe(0);
+    expect(applied.statistics.map((c) => c.voxels)).toEqual(fitted.statistics.map((c) => c.voxels));
+  });
+
+  it('with the neighbourhood prior agrees with the fit on nearly every voxel and converges', () => {
+    const fitted = segment([image], { prior: 'ppf', seed: 1 });
+    const applied = applyModel([image], fitted.model, { prior: 'ppf' });
+    let differ = 0;
+    for (let v = 0; v < image.data.length; v++) if (applied.labels[v] !== fitted.labels[v]) differ++;
+    expect(differ / image.data.length).toBeLessThan(0.01);
+    expect(applied.spatial?.converged).toBe(true);
+  });
+
+  it('throws RangeError when the model has another number of channels', () => {
+    const fitted = segment([image], { prior: 'none', seed: 1 });
+    expect(() => applyModel([image, image], fitted.model)).toThrow(RangeError);
+  });
+});
