@@ -457,10 +457,24 @@ function weightedMoments(samples: SampleMatrix, weights: Float32Array, K: number
       }
     }
   }
+  // core's default regularisation (1e-6 x each feature's variance) keeps the start positive
+  // definite even for collinear channels (e.g. the same image given twice)
+  const regularisation = new Float64Array(D);
+  for (let d = 0; d < D; d++) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < N; i++) {
+      const x = data[i * D + d]!;
+      sum += x;
+      squares += x * x;
+    }
+    const variance = Math.max(squares / N - (sum / N) ** 2, 0);
+    regularisation[d] = variance > 0 ? 1e-6 * variance : 1e-6;
+  }
   for (let k = 0; k < K; k++) {
     for (let a = 0; a < D; a++) {
       for (let b = 0; b <= a; b++) {
-        const value = covariances[k]![a]![b]! / sums[k]!;
+        const value = covariances[k]![a]![b]! / sums[k]! + (a === b ? regularisation[a]! : 0);
         covariances[k]![a]![b] = value;
         covariances[k]![b]![a] = value;
       }

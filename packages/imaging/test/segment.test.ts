@@ -114,6 +114,15 @@ describe('segment', () => {
     }
   });
 
+  it('segments the same image given as two channels like the image alone (collinear channels)', () => {
+    const small = generatePhantom({ dims: [32, 32, 24], noiseLevel: 0.04, seed: 1 });
+    const one = segment([small.image], { prior: 'none' });
+    const two = segment([small.image, small.image], { prior: 'none' });
+    let differ = 0;
+    for (let v = 0; v < one.labels.length; v++) if (one.labels[v] !== two.labels[v]) differ++;
+    expect(differ / one.labels.length).toBeLessThan(0.01);
+  });
+
   it('gives bit-identical outputs for the same input, options and seed', () => {
     const a = segment([phantom.image], { seed: 5 });
     const b = segment([phantom.image], { seed: 5 });
