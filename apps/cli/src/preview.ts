@@ -101,7 +101,10 @@ function histogramSvg(image: Volume, result: Segmentation, classes: readonly Cla
   const margin = { left: 10, right: 10, top: 24, bottom: 22 };
   const w = PLOT_WIDTH - margin.left - margin.right;
   const h = PLOT_HEIGHT - margin.top - margin.bottom;
-  const [low, high] = intensityWindow(image.data, result.labels);
+  // the model is fitted to the bias-corrected intensities: histogram those, so the curves match
+  const field = result.biasFields?.[0];
+  const values = field ? image.data.map((x, v) => (field[v]! > 0 ? x / field[v]! : x)) : image.data;
+  const [low, high] = intensityWindow(values, result.labels);
   const span = (high - low) * 1.2;
   const from = low - 0.1 * (high - low);
   const nBins = 80;
@@ -109,7 +112,7 @@ function histogramSvg(image: Volume, result: Segmentation, classes: readonly Cla
   let total = 0;
   for (let v = 0; v < result.labels.length; v++) {
     if (result.labels[v] === 0) continue;
-    const bin = Math.floor(((image.data[v]! - from) / span) * nBins);
+    const bin = Math.floor(((values[v]! - from) / span) * nBins);
     if (bin >= 0 && bin < nBins) counts[bin]!++;
     total++;
   }
@@ -153,7 +156,8 @@ function histogramSvg(image: Volume, result: Segmentation, classes: readonly Cla
     );
     lines.push(polyline(sum, '#000000', 'stroke-dasharray="4 3"'));
   }
-  const title = showModel ? 'intensity histogram and fitted Gaussians' : 'intensity histogram';
+  const what = field ? 'bias-corrected histogram' : 'intensity histogram';
+  const title = showModel ? `${what} and fitted Gaussians` : what;
   return [
     `<text x="${margin.left}" y="16" font-size="13" font-family="sans-serif">${escapeXml(title)}</text>`,
     bars,
