@@ -7,6 +7,7 @@ import { type Components, sortComponentsByMean, toGaussianMixture, updatePrecisi
 import { allocateTabulatedScratch, directPass, type PassInput, tabulatedPass } from './fused-pass.ts';
 import {
   componentsFromParameters,
+  componentsFromResponsibilities,
   globalMoments,
   type InitSet,
   initialComponents,
@@ -263,7 +264,10 @@ export function fitGaussianMixture(
     hookPrior: hasHook ? new Float32Array(samples.nSamples * K) : undefined,
   };
   // Deterministic initialisations give the same start every time: run it once.
-  const nStarts = resolved.initialParameters || resolved.init === 'quantile' ? 1 : resolved.nInit;
+  const nStarts =
+    resolved.initialParameters || resolved.initialResponsibilities || resolved.init === 'quantile'
+      ? 1
+      : resolved.nInit;
 
   let best: StartResult | undefined;
   let bestInit = 0;
@@ -271,24 +275,37 @@ export function fitGaussianMixture(
   for (let start = 0; start < nStarts; start++) {
     const set = initSetFor(samples, plan, resolved, start);
     const { covariance } = globalMoments(set, resolved.regCovar);
-    const initial = resolved.initialParameters
-      ? componentsFromParameters(
-          resolved.initialParameters,
+    const initial = resolved.initialResponsibilities
+      ? componentsFromResponsibilities(
+          {
+            data: samples.data,
+            weights: resolved.sampleWeights,
+            nSamples: samples.nSamples,
+            nFeatures: samples.nFeatures,
+          },
+          { matrix: resolved.initialResponsibilities },
           K,
-          samples.nFeatures,
           covarianceType,
-          resolved.summary.variances,
           resolved.regCovar,
         )
-      : initialComponents(
-          set,
-          resolved.init,
-          K,
-          covarianceType,
-          resolved.regCovar,
-          resolved.kmeansMaxIter,
-          createRandom(resolved.seed, start),
-        );
+      : resolved.initialParameters
+        ? componentsFromParameters(
+            resolved.initialParameters,
+            K,
+            samples.nFeatures,
+            covarianceType,
+            resolved.summary.variances,
+            resolved.regCovar,
+          )
+        : initialComponents(
+            set,
+            resolved.init,
+            K,
+            covarianceType,
+            resolved.regCovar,
+            resolved.kmeansMaxIter,
+            createRandom(resolved.seed, start),
+          );
     const result = runStart(start, initial, plan, resolved, covariance, buffers);
     const finalScore = result.trace[result.trace.length - 1]!;
     initScores.push(finalScore);

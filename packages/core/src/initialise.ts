@@ -230,7 +230,7 @@ export function globalMoments(
  */
 export function componentsFromResponsibilities(
   set: InitSet,
-  responsibilities: { labels: Int32Array } | { matrix: Float64Array },
+  responsibilities: { labels: Int32Array } | { matrix: FloatArray },
   nComponents: number,
   covarianceType: CovarianceType,
   regCovar: Float64Array,

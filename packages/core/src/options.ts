@@ -58,6 +58,7 @@ export interface ResolvedOptions {
   nInit: number;
   init: InitMethod;
   initialParameters: InitialParameters | undefined;
+  initialResponsibilities: FloatArray | undefined;
   seed: number;
   initSampleSize: number;
   kmeansMaxIter: number;
@@ -206,19 +207,20 @@ function priorFromLog(logPrior: FloatArray, nComponents: number): Float64Array {
   return prior;
 }
 
-function checkPrior(prior: FloatArray, nComponents: number): void {
+/** Checks an N x K matrix of per-sample probabilities (a prior, or starting responsibilities). */
+function checkPrior(prior: FloatArray, nComponents: number, name = 'prior'): void {
   for (let row = 0; row < prior.length; row += nComponents) {
     let sum = 0;
     for (let k = 0; k < nComponents; k++) {
       const value = prior[row + k]!;
       if (!(value >= 0) || value === Infinity) {
         throw new RangeError(
-          `prior contains ${value} at sample ${row / nComponents} component ${k}: priors must be finite and >= 0`,
+          `${name} contains ${value} at sample ${row / nComponents} component ${k}: values must be finite and >= 0`,
         );
       }
       sum += value;
     }
-    if (sum === 0) throw new RangeError(`prior of sample ${row / nComponents} is zero for every component`);
+    if (sum === 0) throw new RangeError(`${name} of sample ${row / nComponents} is zero for every component`);
   }
 }
 
@@ -330,6 +332,23 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
       throw new RangeError(`nInit must be 1 with initialParameters (a warm start), got ${options.nInit}`);
     }
   }
+  let initialResponsibilities: FloatArray | undefined;
+  if (options.initialResponsibilities !== undefined) {
+    if (initialParameters !== undefined) {
+      throw new RangeError('give either initialParameters or initialResponsibilities, not both');
+    }
+    if (options.nInit !== undefined && options.nInit !== 1) {
+      throw new RangeError(
+        `nInit must be 1 with initialResponsibilities (a warm start), got ${options.nInit}`,
+      );
+    }
+    initialResponsibilities = checkFloatArray(
+      'initialResponsibilities',
+      options.initialResponsibilities,
+      N * nComponents,
+    );
+    checkPrior(initialResponsibilities, nComponents, 'initialResponsibilities');
+  }
   if (init === 'quantile' && D !== 1 && initialParameters === undefined) {
     throw new RangeError(`init "quantile" needs one feature, got nFeatures = ${D}`);
   }
@@ -344,7 +363,7 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
         `responsibilities has length ${options.responsibilities.length}, expected nSamples x nComponents = ${N * nComponents}`,
       );
     }
-    if (updatePrior !== undefined && nInit > 1 && initialParameters === undefined) {
+    if (updatePrior !== undefined && nInit > 1 && !initialParameters && !initialResponsibilities) {
       throw new RangeError('responsibilities output with updatePrior needs nInit = 1');
     }
   }
@@ -359,9 +378,10 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     covarianceShrinkage,
     tol,
     maxIter,
-    nInit: initialParameters ? 1 : nInit,
+    nInit: initialParameters || initialResponsibilities ? 1 : nInit,
     init,
     initialParameters,
+    initialResponsibilities,
     seed,
     initSampleSize,
     kmeansMaxIter,

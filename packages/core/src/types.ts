@@ -130,6 +130,12 @@ export interface GaussianMixtureOptions {
   init?: InitMethod;
   /** Warm start from given parameters (skips `init`; `nInit` must be 1). */
   initialParameters?: InitialParameters;
+  /**
+   * Start from these responsibilities instead (N x K, sample-major, each row summing to 1; used
+   * as given): the first M-step runs on them over all samples, e.g. atlas probabilities or another
+   * fit's posteriors. Skips `init`; `nInit` must be 1; not with `initialParameters`.
+   */
+  initialResponsibilities?: FloatArray;
   /** Seed of the one PRNG behind every random choice. Default 0. */
   seed?: number;
   /** Samples used by initialisation (seeded subsample). Default 100000. */

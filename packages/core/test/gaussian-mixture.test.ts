@@ -664,3 +664,38 @@ describe('covarianceShrinkage', () => {
     expect(() => fitGaussianMixture(voxels, { covarianceShrinkage: Number.NaN })).toThrow(RangeError);
   });
 });
+
+describe('initialResponsibilities', () => {
+  const voxels = intensities(20_000, 6);
+
+  it('starts from the given responsibilities and reaches the optimum k-means reaches', () => {
+    const reference = fitGaussianMixture(voxels, { seed: 2, tol: 1e-10 });
+    const start = predictProba(reference.model, voxels);
+    const fromResponsibilities = fitGaussianMixture(voxels, { initialResponsibilities: start, tol: 1e-10 });
+    expectSameModel(fromResponsibilities.model, reference.model, 1e-4);
+    // one M-step on the converged posteriors is already the fixed point
+    const oneStep = fitGaussianMixture(voxels, { initialResponsibilities: start, maxIter: 0 });
+    expectSameModel(oneStep.model, reference.model, 1e-4);
+  });
+
+  it('refuses a matrix of the wrong size, negative values, or a second warm start', () => {
+    const start = new Float32Array(voxels.nSamples * 3).fill(1 / 3);
+    expect(() => fitGaussianMixture(voxels, { initialResponsibilities: start.subarray(3) })).toThrow(
+      RangeError,
+    );
+    const negative = start.slice();
+    negative[4] = -1;
+    expect(() => fitGaussianMixture(voxels, { initialResponsibilities: negative })).toThrow(
+      /initialResponsibilities contains -1 at sample 1 component 1/,
+    );
+    expect(() =>
+      fitGaussianMixture(voxels, {
+        initialResponsibilities: start,
+        initialParameters: { means: [[1], [2], [3]] },
+      }),
+    ).toThrow(/not both/);
+    expect(() => fitGaussianMixture(voxels, { initialResponsibilities: start, nInit: 3 })).toThrow(
+      /nInit must be 1/,
+    );
+  });
+});
