@@ -7,10 +7,17 @@
  * the plain fit's). No bias field is estimated: the model applies to the intensities as given.
  */
 import { type GaussianMixture, predictProba, score, validateGaussianMixture } from '@mixseg/core';
-import { extractFeatures, mostProbableClass, scatterLabels, scatterResponsibilities } from './features.ts';
-import { automaticMask, maskFromVolume } from './mask.ts';
-import { classStatistics, type Segmentation, type SegmentOptions, type StageReport } from './segment.ts';
-import { neighbourhoodPrior, pottsPrior } from './spatial-prior.ts';
+import { mostProbableClass } from './features.ts';
+import {
+  describeMask,
+  labelOutputs,
+  resolveClassNames,
+  type Segmentation,
+  type SegmentOptions,
+  type StageReport,
+  spatialPrior,
+  subjectFeatures,
+} from './segment.ts';
 import type { Volume } from './types.ts';
 
 /** Options of {@link applyModel}: those of {@link segment} that do not concern fitting. */
@@ -62,20 +69,12 @@ export function applyModel(
   if (!Number.isInteger(maxIter) || maxIter < 1) {
     throw new RangeError(`maxIter must be a positive integer, got ${maxIter}`);
   }
-  const classNames =
-    options.classNames ??
-    (K === 3 ? ['CSF', 'GM', 'WM'] : Array.from({ length: K }, (_, k) => `class${k + 1}`));
-  if (classNames.length !== K) {
-    throw new RangeError(`classNames has ${classNames.length} names for ${K} classes`);
-  }
+  const classNames = resolveClassNames(options.classNames, K);
   const seconds = (start: number) => (performance.now() - start) / 1000;
 
   let started = performance.now();
-  const mask =
-    options.mask !== undefined && typeof options.mask !== 'string'
-      ? maskFromVolume(options.mask, first)
-      : automaticMask(first, options.mask ?? 'nonzero');
-  const features = extractFeatures(channels, mask, { preparation: options.preparation ?? 'none' });
+  const preparation = options.preparation ?? 'none';
+  const { mask, features } = subjectFeatures(channels, options.mask, preparation);
   const { samples, voxelIndices } = features;
   const featuresTime = seconds(started);
 
@@ -101,10 +100,12 @@ export function applyModel(
   const beta = options.beta ?? (prior === 'mrf' ? 0.3 : 1);
   if (prior !== 'none') {
     const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
-    const update =
-      prior === 'ppf'
-        ? neighbourhoodPrior(grid, K, { classWeights: model.weights, ...options.neighbourhood, beta })
-        : pottsPrior(grid, K, { ...options.potts, beta });
+    const update = spatialPrior(grid, model.weights, {
+      prior,
+      beta,
+      neighbourhood: options.neighbourhood ?? {},
+      potts: options.potts ?? {},
+    })!;
     const priorValues = new Float32Array(N * K);
     const labels = new Uint8Array(N);
     for (let i = 0; i < N; i++) labels[i] = mostProbableClass(responsibilities, i, K);
@@ -136,23 +137,13 @@ export function applyModel(
   const spatialTime = seconds(started);
 
   started = performance.now();
-  const nVoxels = first.data.length;
-  const sampleLabels = new Uint8Array(N);
-  for (let i = 0; i < N; i++) sampleLabels[i] = mostProbableClass(responsibilities, i, K);
-  const labels = scatterLabels(sampleLabels, voxelIndices, nVoxels);
-  const probabilities =
-    (options.probabilities ?? true)
-      ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)
-      : undefined;
-  const statistics = classStatistics(channels, labels, classNames);
-  const maskOption = options.mask;
+  const probabilities = options.probabilities ?? true;
+  const outputs = labelOutputs(channels, responsibilities, voxelIndices, { probabilities, classNames });
   return {
-    labels,
-    probabilities,
+    ...outputs,
     model,
     mixture,
     spatial,
-    statistics,
     // nothing is fitted, so no field is estimated: the model applies to the intensities as given
     biasFields: undefined,
     mask,
@@ -170,15 +161,10 @@ export function applyModel(
       seed: 0,
       maxIter,
       tol: 0,
-      preparation: options.preparation ?? 'none',
-      probabilities: options.probabilities ?? true,
+      preparation,
+      probabilities,
       classNames,
-      mask:
-        maskOption === undefined
-          ? 'nonzero'
-          : typeof maskOption === 'string'
-            ? maskOption
-            : maskOption.source.path,
+      mask: describeMask(options.mask),
       neighbourhood: options.neighbourhood ?? {},
       potts: options.potts ?? {},
     },

@@ -13,14 +13,13 @@ import {
   fitGaussianMixture,
   type GaussianMixture,
   type GaussianMixtureFit,
-  type InitialParameters,
   type PriorUpdate,
-  type SampleMatrix,
 } from '@mixseg/core';
 import { atlasPrior, blendedPrior } from './atlas-prior.ts';
 import { DEFAULT_BIAS_FWHM_MM, estimateBiasField } from './bias-field.ts';
 import {
   extractFeatures,
+  type Features,
   type IntensityPreparation,
   mostProbableClass,
   scatterLabels,
@@ -222,13 +221,7 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
       `covarianceShrinkage must be a number from 0 to 1, got ${options.covarianceShrinkage}`,
     );
   }
-  const classNames =
-    options.classNames ??
-    (nClasses === 3 ? ['CSF', 'GM', 'WM'] : Array.from({ length: nClasses }, (_, k) => `class${k + 1}`));
-  if (classNames.length !== nClasses) {
-    throw new RangeError(`classNames has ${classNames.length} names for ${nClasses} classes`);
-  }
-  const mask = options.mask;
+  const classNames = resolveClassNames(options.classNames, nClasses);
   return {
     nClasses,
     prior,
@@ -245,7 +238,7 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     preparation: options.preparation ?? 'none',
     probabilities: options.probabilities ?? true,
     classNames,
-    mask: mask === undefined ? 'nonzero' : typeof mask === 'string' ? mask : mask.source.path,
+    mask: describeMask(options.mask),
     neighbourhood: options.neighbourhood ?? {},
     potts: options.potts ?? {},
   };
@@ -264,11 +257,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   const seconds = (start: number) => (performance.now() - start) / 1000;
 
   let started = performance.now();
-  const mask =
-    options.mask !== undefined && typeof options.mask !== 'string'
-      ? maskFromVolume(options.mask, first)
-      : automaticMask(first, options.mask ?? 'nonzero');
-  const features = extractFeatures(channels, mask, { preparation: resolved.preparation });
+  const { mask, features } = subjectFeatures(channels, options.mask, resolved.preparation);
   const { samples, voxelIndices } = features;
   const featuresTime = seconds(started);
 
@@ -293,12 +282,12 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   // responsibilities give the multi-channel starting point: on SRI24 T1+T2+PD, k-means on all
   // three channels starts in a partition where CSF's broad T2/PD spread splits the tissues
   // (scikit-learn: CSF/GM/WM Dice .39/.46/.74), while the T1 classes are the wanted ones.
-  let start: { initialParameters: InitialParameters } | { nInit: number; seed: number } = {
+  let start: { initialResponsibilities: Float32Array } | { nInit: number; seed: number } = {
     nInit: resolved.nInit,
     seed: resolved.seed,
   };
   if (atlasProbabilities) {
-    start = { initialParameters: weightedMoments(samples, atlasProbabilities, K) };
+    start = { initialResponsibilities: atlasProbabilities };
   } else if (D > 1) {
     const firstChannel = new Float32Array(N);
     for (let i = 0; i < N; i++) firstChannel[i] = samples.data[i * D]!;
@@ -306,7 +295,8 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       { data: firstChannel, nSamples: N, nFeatures: 1 },
       { ...common, nInit: resolved.nInit, seed: resolved.seed, maxIter: resolved.maxIter, responsibilities },
     );
-    start = { initialParameters: weightedMoments(samples, responsibilities, K) };
+    // read once when the fit starts, before the fit writes its own responsibilities there
+    start = { initialResponsibilities: responsibilities };
   }
   const fits: GaussianMixtureFit[] = [
     fitGaussianMixture(samples, {
@@ -361,16 +351,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   // Stage 2: EM again from the mixture, the spatial prior replacing the mixing weights.
   started = performance.now();
   let spatial: GaussianMixtureFit | undefined;
-  const spatialTerm: PriorUpdate | undefined =
-    resolved.prior === 'ppf' || resolved.prior === 'atlas'
-      ? neighbourhoodPrior(grid, K, {
-          classWeights: model.weights,
-          ...resolved.neighbourhood,
-          beta: resolved.beta,
-        })
-      : resolved.prior === 'mrf'
-        ? pottsPrior(grid, K, { ...resolved.potts, beta: resolved.beta })
-        : undefined;
+  const spatialTerm = spatialPrior(grid, model.weights, resolved);
   if (spatialTerm) {
     spatial = fitGaussianMixture(samples, {
       ...common,
@@ -389,20 +370,12 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
 
   started = performance.now();
   const nVoxels = first.data.length;
-  const sampleLabels = new Uint8Array(samples.nSamples);
-  for (let i = 0; i < samples.nSamples; i++) sampleLabels[i] = mostProbableClass(responsibilities, i, K);
-  const labels = scatterLabels(sampleLabels, voxelIndices, nVoxels);
-  const probabilities = resolved.probabilities
-    ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)
-    : undefined;
-  const statistics = classStatistics(channels, labels, resolved.classNames);
+  const outputs = labelOutputs(channels, responsibilities, voxelIndices, resolved);
   return {
-    labels,
-    probabilities,
+    ...outputs,
     model,
     mixture,
     spatial: spatial ? report(spatial) : undefined,
-    statistics,
     biasFields: biasFields?.map((field) => scatterField(field, voxelIndices, nVoxels)),
     mask,
     nonFinite: features.nonFinite,
@@ -413,6 +386,81 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       spatial: spatialTime,
       outputs: seconds(started),
     },
+  };
+}
+
+/** The given class names, or CSF, GM, WM for K = 3, else class1..classK. */
+export function resolveClassNames(classNames: string[] | undefined, nClasses: number): string[] {
+  const names =
+    classNames ??
+    (nClasses === 3 ? ['CSF', 'GM', 'WM'] : Array.from({ length: nClasses }, (_, k) => `class${k + 1}`));
+  if (names.length !== nClasses) {
+    throw new RangeError(`classNames has ${names.length} names for ${nClasses} classes`);
+  }
+  return names;
+}
+
+/** How the mask option is recorded in the resolved options. */
+export function describeMask(mask: SegmentOptions['mask']): string {
+  return mask === undefined ? 'nonzero' : typeof mask === 'string' ? mask : mask.source.path;
+}
+
+/** The subject's mask (a mask image, or a method) and the feature vectors inside it. */
+export function subjectFeatures(
+  channels: Volume[],
+  maskOption: SegmentOptions['mask'],
+  preparation: IntensityPreparation,
+): { mask: Uint8Array; features: Features } {
+  const first = channels[0]!;
+  const mask =
+    maskOption !== undefined && typeof maskOption !== 'string'
+      ? maskFromVolume(maskOption, first)
+      : automaticMask(first, maskOption ?? 'nonzero');
+  return { mask, features: extractFeatures(channels, mask, { preparation }) };
+}
+
+/**
+ * The spatial term of the chosen prior (undefined for `none`): the neighbourhood factor with the
+ * given class weights held fixed (`ppf`, and the spatial part of `atlas`), or the Potts field.
+ */
+export function spatialPrior(
+  grid: { dims: [number, number, number]; spacing: [number, number, number]; voxelIndices: Uint32Array },
+  classWeights: number[],
+  options: Pick<ResolvedSegmentOptions, 'prior' | 'beta' | 'neighbourhood' | 'potts'>,
+): PriorUpdate | undefined {
+  const K = classWeights.length;
+  switch (options.prior) {
+    case 'ppf':
+    case 'atlas':
+      return neighbourhoodPrior(grid, K, { classWeights, ...options.neighbourhood, beta: options.beta });
+    case 'mrf':
+      return pottsPrior(grid, K, { ...options.potts, beta: options.beta });
+    case 'none':
+      return undefined;
+    default:
+      throw new RangeError(`unknown prior ${options.prior satisfies never}`);
+  }
+}
+
+/** Label map, probability maps (when asked for) and class statistics from the responsibilities. */
+export function labelOutputs(
+  channels: Volume[],
+  responsibilities: Float32Array,
+  voxelIndices: Uint32Array,
+  options: Pick<ResolvedSegmentOptions, 'probabilities' | 'classNames'>,
+): Pick<Segmentation, 'labels' | 'probabilities' | 'statistics'> {
+  const K = options.classNames.length;
+  const N = voxelIndices.length;
+  const nVoxels = channels[0]!.data.length;
+  const sampleLabels = new Uint8Array(N);
+  for (let i = 0; i < N; i++) sampleLabels[i] = mostProbableClass(responsibilities, i, K);
+  const labels = scatterLabels(sampleLabels, voxelIndices, nVoxels);
+  return {
+    labels,
+    probabilities: options.probabilities
+      ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)
+      : undefined,
+    statistics: classStatistics(channels, labels, options.classNames),
   };
 }
 
@@ -429,63 +477,6 @@ function mergeReports(fits: GaussianMixtureFit[]): StageReport {
     ),
     initScores: first.initScores,
     warnings: [...new Set(fits.flatMap((fit) => fit.warnings))],
-  };
-}
-
-/** Initial parameters from responsibilities (e.g. atlas probabilities): weighted moments. */
-function weightedMoments(samples: SampleMatrix, weights: Float32Array, K: number): InitialParameters {
-  const { nSamples: N, nFeatures: D, data } = samples;
-  const sums = new Float64Array(K);
-  const means = Array.from({ length: K }, () => new Float64Array(D));
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < K; k++) {
-      const r = weights[i * K + k]!;
-      sums[k]! += r;
-      for (let d = 0; d < D; d++) means[k]![d]! += r * data[i * D + d]!;
-    }
-  }
-  for (let k = 0; k < K; k++) for (let d = 0; d < D; d++) means[k]![d]! /= sums[k]!;
-  const covariances = Array.from({ length: K }, () =>
-    Array.from({ length: D }, () => new Array<number>(D).fill(0)),
-  );
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < K; k++) {
-      const r = weights[i * K + k]!;
-      for (let a = 0; a < D; a++) {
-        const da = data[i * D + a]! - means[k]![a]!;
-        for (let b = 0; b <= a; b++) covariances[k]![a]![b]! += r * da * (data[i * D + b]! - means[k]![b]!);
-      }
-    }
-  }
-  // core's default regularisation (1e-6 x each feature's variance) keeps the start positive
-  // definite even for collinear channels (e.g. the same image given twice)
-  const regularisation = new Float64Array(D);
-  for (let d = 0; d < D; d++) {
-    let sum = 0;
-    let squares = 0;
-    for (let i = 0; i < N; i++) {
-      const x = data[i * D + d]!;
-      sum += x;
-      squares += x * x;
-    }
-    const variance = Math.max(squares / N - (sum / N) ** 2, 0);
-    regularisation[d] = variance > 0 ? 1e-6 * variance : 1e-6;
-  }
-  for (let k = 0; k < K; k++) {
-    for (let a = 0; a < D; a++) {
-      for (let b = 0; b <= a; b++) {
-        const value = covariances[k]![a]![b]! / sums[k]! + (a === b ? regularisation[a]! : 0);
-        covariances[k]![a]![b] = value;
-        covariances[k]![b]![a] = value;
-      }
-    }
-  }
-  let total = 0;
-  for (let k = 0; k < K; k++) total += sums[k]!;
-  return {
-    weights: Array.from(sums, (sum) => sum / total),
-    means: means.map((mean) => Array.from(mean)),
-    covariances,
   };
 }
 
