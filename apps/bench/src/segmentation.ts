@@ -31,8 +31,6 @@ interface Dataset {
   reference: string;
   channels: string[];
   atlas?: string[];
-  /** What the peers are reported on (dipy takes one channel). */
-  peers: boolean;
 }
 
 const DATA = join(repoRoot, '..', 'shared', 'data');
@@ -41,19 +39,17 @@ const WORKER = join(benchRoot, 'src', 'worker-segmentation.ts');
 const PEERS_SCRIPT = join(benchRoot, 'python', 'segment_peers.py');
 
 const DATASETS: Dataset[] = [
-  { name: 'SRI24 T1', reference: 'sri24/tissues.nii.gz', channels: ['sri24/spgr.nii.gz'], peers: true },
+  { name: 'SRI24 T1', reference: 'sri24/tissues.nii.gz', channels: ['sri24/spgr.nii.gz'] },
   {
     name: 'SRI24 T1+T2+PD',
     reference: 'sri24/tissues.nii.gz',
     channels: ['sri24/spgr.nii.gz', 'sri24/late.nii.gz', 'sri24/erly.nii.gz'],
-    peers: true,
   },
   {
     name: 'MNI152 2 mm vs FAST',
     reference: 'mni152/MNI152_T1_2mm_Brain_FAST_seg.nii.gz',
     channels: ['mni152/MNI152_T1_2mm_Brain.nii.gz'],
     atlas: ['spm12/OldSeg_csf.nii', 'spm12/OldSeg_grey.nii', 'spm12/OldSeg_white.nii'],
-    peers: true,
   },
 ];
 
@@ -100,26 +96,20 @@ export async function runSegmentation(options: { quick: boolean; dipy: boolean }
         },
       });
     }
-    if (dataset.peers) {
-      for (const peer of ['sklearn', ...(options.dipy ? ['dipy'] : [])]) {
-        if (peer === 'dipy' && dataset.channels.length > 1) continue;
-        contestants.push({
-          name: peer === 'sklearn' ? 'scikit-learn GaussianMixture (full)' : 'dipy HMRF (beta 0.1)',
-          run: async () => {
-            const child = await runJsonChild<Outcome>(
-              PYTHON,
-              [
-                PEERS_SCRIPT,
-                peer,
-                path(dataset.reference),
-                ...(peer === 'dipy' ? dataset.channels.slice(0, 1) : dataset.channels).map(path),
-              ],
-              { cwd: join(benchRoot, 'python'), timeoutMs: 20 * 60 * 1000 },
-            );
-            return child.result ?? `skipped: ${child.error} ${child.stderr.trim().split('\n').at(-1) ?? ''}`;
-          },
-        });
-      }
+    // dipy's HMRF takes one channel
+    const peers = ['sklearn', ...(options.dipy && dataset.channels.length === 1 ? ['dipy'] : [])];
+    for (const peer of peers) {
+      contestants.push({
+        name: peer === 'sklearn' ? 'scikit-learn GaussianMixture (full)' : 'dipy HMRF (beta 0.1)',
+        run: async () => {
+          const child = await runJsonChild<Outcome>(
+            PYTHON,
+            [PEERS_SCRIPT, peer, path(dataset.reference), ...dataset.channels.map(path)],
+            { cwd: join(benchRoot, 'python'), timeoutMs: 20 * 60 * 1000 },
+          );
+          return child.result ?? `skipped: ${child.error} ${child.stderr.trim().split('\n').at(-1) ?? ''}`;
+        },
+      });
     }
     for (const contestant of contestants) {
       const outcomes: Outcome[] = [];
