@@ -49,9 +49,9 @@ interface Plan {
 function planPasses(samples: SampleMatrix, options: ResolvedOptions): Plan {
   const { summary } = options;
   const tabulable = tabulationUnavailable(samples.nFeatures, summary) === undefined;
-  const hasPrior = options.prior !== undefined || options.updatePrior !== undefined;
+  const perSample = options.prior !== undefined || options.updatePrior !== undefined || options.labelTol > 0;
   let strategy: Plan['strategy'];
-  if (options.strategy === 'auto') strategy = tabulable ? (hasPrior ? 'tabulated' : 'histogram') : 'direct';
+  if (options.strategy === 'auto') strategy = tabulable ? (perSample ? 'tabulated' : 'histogram') : 'direct';
   else strategy = options.strategy;
   const bins = tabulable
     ? buildIntegerBins(
@@ -131,6 +131,8 @@ function runStart(
   const reseeds = new Int32Array(K);
   const jitter = jitterScale(options.regCovar);
   let prior: FloatArray | undefined = options.prior;
+  // the most probable component of each sample at the previous E-step, for labelTol
+  const labels = options.labelTol > 0 ? new Int32Array(plan.passData.nSamples) : undefined;
   let previous = -Infinity;
   let changedByHand = true;
   let converged = false;
@@ -154,9 +156,17 @@ function runStart(
     const meanLogLikelihood = statistics.logLikelihoodSum / statistics.sumWeights;
     trace.push(meanLogLikelihood);
     options.onIteration?.({ init: start, iteration, meanLogLikelihood });
+    const labelChange = labels
+      ? updateLabels(buffers.responsibilities!, K, labels, plan.passWeights, iteration === 1)
+      : Number.NaN;
     if (!changedByHand && Math.abs(meanLogLikelihood - previous) < options.tol) {
       converged = true;
       stopReason = 'tolerance';
+      break;
+    }
+    if (!changedByHand && labelChange <= options.labelTol * statistics.sumWeights) {
+      converged = true;
+      stopReason = 'labels-stable';
       break;
     }
     if (nIter >= options.maxIter) break;
@@ -219,6 +229,36 @@ function runStart(
   return { components, converged, stopReason, nIter, trace, events };
 }
 
+/**
+ * Stores each sample's most probable component (first on ties) in `labels` and returns the
+ * weight of the samples whose component changed (NaN on the first call, which only stores).
+ */
+function updateLabels(
+  responsibilities: Float32Array,
+  K: number,
+  labels: Int32Array,
+  weights: FloatArray | undefined,
+  first: boolean,
+): number {
+  let changed = 0;
+  for (let i = 0, row = 0; i < labels.length; i++, row += K) {
+    let best = 0;
+    let bestValue = responsibilities[row]!;
+    for (let k = 1; k < K; k++) {
+      const value = responsibilities[row + k]!;
+      if (value > bestValue) {
+        bestValue = value;
+        best = k;
+      }
+    }
+    if (labels[i] !== best) {
+      changed += weights ? weights[i]! : 1;
+      labels[i] = best;
+    }
+  }
+  return first ? Number.NaN : changed;
+}
+
 /** Reorders the columns of an N x K matrix: new column j is old column order[j]. */
 function permuteColumns(matrix: Float32Array, order: number[]): void {
   const K = order.length;
@@ -260,7 +300,8 @@ export function fitGaussianMixture(
   const hasHook = resolved.updatePrior !== undefined;
   const buffers = {
     responsibilities:
-      resolved.responsibilities ?? (hasHook ? new Float32Array(samples.nSamples * K) : undefined),
+      resolved.responsibilities ??
+      (hasHook || resolved.labelTol > 0 ? new Float32Array(samples.nSamples * K) : undefined),
     hookPrior: hasHook ? new Float32Array(samples.nSamples * K) : undefined,
   };
   // Deterministic initialisations give the same start every time: run it once.

@@ -54,6 +54,7 @@ export interface ResolvedOptions {
   regCovar: Float64Array;
   covarianceShrinkage: number;
   tol: number;
+  labelTol: number;
   maxIter: number;
   nInit: number;
   init: InitMethod;
@@ -237,6 +238,9 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
   const tol = options.tol ?? DEFAULT_OPTIONS.tol;
   if (!(tol >= 0) || !Number.isFinite(tol))
     throw new RangeError(`tol must be a finite number >= 0, got ${tol}`);
+  const labelTol = options.labelTol ?? 0;
+  if (!(labelTol >= 0 && labelTol < 1))
+    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${options.labelTol}`);
   const maxIter = checkInteger('maxIter', options.maxIter ?? DEFAULT_OPTIONS.maxIter, 0);
   const nInit = checkInteger('nInit', options.nInit ?? DEFAULT_OPTIONS.nInit, 1);
   const init = checkOneOf('init', options.init ?? DEFAULT_OPTIONS.init, INIT_METHODS);
@@ -305,6 +309,11 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     if (reason) throw new RangeError(`strategy "${strategy}" needs ${reason}`);
     if (strategy === 'histogram' && hasPrior) {
       throw new RangeError('strategy "histogram" cannot be used with a per-sample prior: use "tabulated"');
+    }
+    if (strategy === 'histogram' && labelTol > 0) {
+      throw new RangeError(
+        'strategy "histogram" cannot be used with labelTol (labels are per sample): use "tabulated"',
+      );
     }
   }
 
@@ -377,6 +386,7 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     regCovar,
     covarianceShrinkage,
     tol,
+    labelTol,
     maxIter,
     nInit: initialParameters || initialResponsibilities ? 1 : nInit,
     init,

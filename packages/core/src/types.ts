@@ -46,7 +46,11 @@ export type InitMethod = 'kmeans' | 'kmeans++' | 'quantile' | 'random';
 export type EStepStrategy = 'auto' | 'direct' | 'tabulated' | 'histogram';
 
 /** Why a fit stopped. */
-export type StopReason = 'tolerance' | 'max-iterations';
+/**
+ * Why a fit stopped: the log-likelihood gain fell below `tol`, the most probable component of at
+ * most a fraction `labelTol` of the samples changed since the previous E-step, or `maxIter`.
+ */
+export type StopReason = 'tolerance' | 'labels-stable' | 'max-iterations';
 
 /** How components are ordered in the result. */
 export type ComponentOrder = 'mean' | 'fixed';
@@ -122,6 +126,14 @@ export interface GaussianMixtureOptions {
   covarianceShrinkage?: number;
   /** Stop when the gain in mean log-likelihood per sample is below this. Default 1e-6. */
   tol?: number;
+  /**
+   * Also stop when the most probable component changed for at most this fraction of the samples
+   * (weighted) since the previous E-step: the criterion of FSL FAST and ANTs Atropos for spatial
+   * priors, whose objective changes with the prior, so that the likelihood gain creeps on long
+   * after the labels have settled. 0 (default) turns it off. Needs per-sample passes, so the
+   * `histogram` strategy is not used with it.
+   */
+  labelTol?: number;
   /** Maximum number of EM iterations (M-steps) per start. Default 500. */
   maxIter?: number;
   /** Number of starts; the one with the highest final log-likelihood is kept. Default 1. */

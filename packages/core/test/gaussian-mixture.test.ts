@@ -699,3 +699,58 @@ describe('initialResponsibilities', () => {
     );
   });
 });
+
+describe('labelTol', () => {
+  const voxels = intensities(20_000, 8);
+  const K = 3;
+  const labelsAfter = (maxIter: number): Int32Array => {
+    const responsibilities = new Float32Array(voxels.nSamples * K);
+    fitGaussianMixture(voxels, { init: 'quantile', tol: 0, maxIter, responsibilities, strategy: 'direct' });
+    return Int32Array.from({ length: voxels.nSamples }, (_, i) => {
+      let best = 0;
+      for (let k = 1; k < K; k++)
+        if (responsibilities[i * K + k]! > responsibilities[i * K + best]!) best = k;
+      return best;
+    });
+  };
+  const changes = (a: Int32Array, b: Int32Array) =>
+    a.reduce((n, label, i) => n + (label !== b[i] ? 1 : 0), 0);
+
+  it('stops at the first E-step where at most that fraction of the labels changed', () => {
+    const labelTol = 0.002;
+    const fit = fitGaussianMixture(voxels, { init: 'quantile', tol: 0, labelTol, strategy: 'direct' });
+    expect(fit.stopReason).toBe('labels-stable');
+    expect(fit.converged).toBe(true);
+    expect(fit.nIter).toBeGreaterThan(2);
+    expect(fit.nIter).toBeLessThan(500);
+    const last = labelsAfter(fit.nIter);
+    const before = labelsAfter(fit.nIter - 1);
+    const earlier = labelsAfter(fit.nIter - 2);
+    expect(changes(last, before)).toBeLessThanOrEqual(labelTol * voxels.nSamples);
+    expect(changes(before, earlier)).toBeGreaterThan(labelTol * voxels.nSamples);
+    // without it, tol = 0 runs to the cap
+    expect(fitGaussianMixture(voxels, { init: 'quantile', tol: 0, maxIter: 40 }).stopReason).toBe(
+      'max-iterations',
+    );
+  });
+
+  it('counts changed samples by their weights and leaves the histogram strategy for per-sample passes', () => {
+    const weights = new Float64Array(voxels.nSamples).fill(2);
+    const plain = fitGaussianMixture(voxels, { init: 'quantile', tol: 0, labelTol: 0.002 });
+    const weighted = fitGaussianMixture(voxels, {
+      init: 'quantile',
+      tol: 0,
+      labelTol: 0.002,
+      sampleWeights: weights,
+    });
+    expect(plain.strategy).toBe('tabulated');
+    expect(weighted.nIter).toBe(plain.nIter);
+    expect(() => fitGaussianMixture(voxels, { labelTol: 0.01, strategy: 'histogram' })).toThrow(/labelTol/);
+  });
+
+  it('rejects a labelTol outside [0, 1)', () => {
+    for (const labelTol of [-0.1, 1, Number.NaN]) {
+      expect(() => fitGaussianMixture(voxels, { labelTol })).toThrow(/labelTol must be/);
+    }
+  });
+});
