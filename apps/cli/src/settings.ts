@@ -30,6 +30,7 @@ export interface SegmentSettings {
   restarts: number;
   maxIter: number;
   tol: number;
+  labelTol: number;
   seed: number;
   preparation: IntensityPreparation;
   /** Absolute output folder. */
@@ -63,6 +64,7 @@ export function recordedOptions(settings: SegmentSettings): Record<string, unkno
     restarts: settings.restarts,
     maxIter: settings.maxIter,
     tol: settings.tol,
+    labelTol: settings.labelTol,
     seed: settings.seed,
     preparation: settings.preparation,
     probabilities: settings.probabilities,

@@ -101,6 +101,7 @@ function segmentOptions(
     seed: settings.seed,
     maxIter: settings.maxIter,
     tol: settings.tol,
+    labelTol: settings.labelTol,
     preparation: settings.preparation,
     mask: mask ?? (typeof settings.mask === 'string' ? settings.mask : 'nonzero'),
     probabilities: settings.probabilities,

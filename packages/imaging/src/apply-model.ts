@@ -28,6 +28,7 @@ export type ApplyModelOptions = Pick<
   | 'neighbourhood'
   | 'potts'
   | 'maxIter'
+  | 'labelTol'
   | 'preparation'
   | 'mask'
   | 'probabilities'
@@ -39,8 +40,8 @@ export type ApplyModelOptions = Pick<
  * Labels, probabilities and statistics of one subject under a given model (components in label
  * order, as {@link segment} returns them). The result has the shape of {@link segment}'s: `mixture`
  * reports no iterations (nothing is fitted) and the model's mean log-likelihood on the data;
- * `spatial`, with a prior, reports the prior updates (`converged` when the labels stopped changing
- * before `maxIter`).
+ * `spatial`, with a prior, reports the prior updates (`converged` when at most a fraction
+ * `labelTol` of the labels changed in an update before `maxIter`).
  *
  * @throws {TypeError} when `model` is not a valid Gaussian mixture.
  * @throws {RangeError} when the model's number of features is not the number of channels, or for
@@ -68,6 +69,10 @@ export function applyModel(
   const maxIter = options.maxIter ?? 200;
   if (!Number.isInteger(maxIter) || maxIter < 1) {
     throw new RangeError(`maxIter must be a positive integer, got ${maxIter}`);
+  }
+  const labelTol = options.labelTol ?? 0.001;
+  if (!(labelTol >= 0 && labelTol < 1)) {
+    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${options.labelTol}`);
   }
   const classNames = resolveClassNames(options.classNames, K);
   const seconds = (start: number) => (performance.now() - start) / 1000;
@@ -111,7 +116,8 @@ export function applyModel(
     for (let i = 0; i < N; i++) labels[i] = mostProbableClass(responsibilities, i, K);
     let iteration = 0;
     let changed = N;
-    while (changed > 0 && iteration < maxIter) {
+    let stable = false;
+    while (!stable && iteration < maxIter) {
       iteration++;
       update({ iteration, responsibilities, model, prior: priorValues });
       predictProba(model, samples, { prior: priorValues, out: responsibilities });
@@ -121,17 +127,18 @@ export function applyModel(
         if (label !== labels[i]) changed++;
         labels[i] = label;
       }
+      stable = changed <= labelTol * N;
       options.onIteration?.({ stage: 'spatial', iteration, meanLogLikelihood });
     }
     spatial = {
-      converged: changed === 0,
-      stopReason: changed === 0 ? 'tolerance' : 'max-iterations',
+      converged: stable,
+      stopReason: stable ? 'labels-stable' : 'max-iterations',
       nIter: iteration,
       meanLogLikelihood,
       logLikelihoodTrace: [],
       strategy: 'direct',
       initScores: [],
-      warnings: changed === 0 ? [] : [`${changed} labels still changed at maxIter = ${maxIter}`],
+      warnings: stable ? [] : [`${changed} labels still changed at maxIter = ${maxIter}`],
     };
   }
   const spatialTime = seconds(started);
@@ -161,6 +168,7 @@ export function applyModel(
       seed: 0,
       maxIter,
       tol: 0,
+      labelTol,
       preparation,
       probabilities,
       classNames,

@@ -84,6 +84,12 @@ export interface SegmentOptions {
   maxIter?: number;
   /** Tolerance on the mean log-likelihood gain, each stage. Default 1e-5. */
   tol?: number;
+  /**
+   * The spatial stage also stops when at most this fraction of the voxels changed label in an
+   * iteration (as FSL FAST and ANTs Atropos stop): with a spatial prior the likelihood gain creeps
+   * on long after the labels have settled. 0 turns it off. Default 0.001 (0.1% of the voxels).
+   */
+  labelTol?: number;
   /** Intensity preparation. Default `none`. */
   preparation?: IntensityPreparation;
   /** A mask image (any nonzero voxel), or a mask method. Default `nonzero`. */
@@ -221,6 +227,10 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
       `covarianceShrinkage must be a number from 0 to 1, got ${options.covarianceShrinkage}`,
     );
   }
+  const labelTol = options.labelTol ?? 0.001;
+  if (!(labelTol >= 0 && labelTol < 1)) {
+    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${options.labelTol}`);
+  }
   const classNames = resolveClassNames(options.classNames, nClasses);
   return {
     nClasses,
@@ -235,6 +245,7 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     seed: options.seed ?? 0,
     maxIter: options.maxIter ?? 200,
     tol: options.tol ?? 1e-5,
+    labelTol,
     preparation: options.preparation ?? 'none',
     probabilities: options.probabilities ?? true,
     classNames,
@@ -358,6 +369,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       initialParameters: model,
       ...(atlasProbabilities ? { prior: atlasProbabilities } : {}),
       maxIter: resolved.maxIter,
+      labelTol: resolved.labelTol,
       updatePrior: atlasProbabilities
         ? blendedPrior(atlasProbabilities, spatialTerm, resolved.atlasWeight)
         : spatialTerm,

@@ -48,6 +48,7 @@ interface SegmentCommandOptions {
   restarts: number;
   maxIter: number;
   tol: number;
+  labelTol: number;
   seed: number;
   preparation: IntensityPreparation;
   outDir: string;
@@ -179,6 +180,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     restarts: options.restarts,
     maxIter: options.maxIter,
     tol: options.tol,
+    labelTol: options.labelTol,
     seed: options.seed,
     preparation: options.preparation,
     outDir: resolve(io.cwd, options.outDir),
@@ -207,6 +209,7 @@ const RESULT_OPTIONS = [
   'restarts',
   'maxIter',
   'tol',
+  'labelTol',
   'seed',
   'preparation',
   'model',
@@ -514,6 +517,12 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
       "stop when the mean log-likelihood per voxel gains less than this (default: 1e-5; scikit-learn's 1e-3 stops visibly early)",
       numberIn(0, 1, { openLow: true }),
       1e-5,
+    )
+    .option(
+      '--label-tol <fraction>',
+      'the spatial stage also stops when at most this fraction of the voxels changed label in an iteration, as FAST and Atropos stop (default: 0.001; 0 turns it off)',
+      numberIn(0, 0.5),
+      0.001,
     )
     .option(
       '--seed <n>',
