@@ -185,48 +185,71 @@ export function neighbourhoodPrior(
       `classWeights must be ${K} finite numbers > 0, got ${JSON.stringify(options.classWeights)}`,
     );
   }
-  const box = boxGrid(grid, 0);
+  // Radius 1 (the default) pads the box by a voxel so that window sums are read without bounds
+  // checks: two full passes (x, then y) over the box and the z sum gathered at the samples only.
+  const fast = radius === 1;
+  const box = boxGrid(grid, fast ? 1 : 0);
   const size = box.occupied.length;
-  const scratch = new Float32Array(size);
-  const counts = Float32Array.from(box.occupied);
-  boxSum(counts, box.dims, radius, scratch);
-  const sums = new Float32Array(size);
   const N = grid.voxelIndices.length;
-  const othersSum = new Float32Array(N * K);
+  const [bx, by, bz] = box.dims;
+  const plane = bz > 1 ? bx * by : 0;
+  const { sampleIndices } = box;
+  // window count of in-mask voxels of each sample (the centre included)
+  const windowCounts = new Float32Array(N);
+  {
+    const counts = Float32Array.from(box.occupied);
+    boxSum(counts, box.dims, radius);
+    for (let i = 0; i < N; i++) windowCounts[i] = counts[sampleIndices[i]!]!;
+  }
+  // scattered responsibilities of one class: zero wherever no sample is, and never written there
+  const scattered = new Float32Array(size);
+  const rows = new Float32Array(size);
+  const planes = new Float32Array(size);
+  const centre = includeCentre ? 0 : 1;
+
+  /** Window sums of class k's responsibilities at each sample, into prior[i K + k]. */
+  const windowSums = (responsibilities: Float32Array, prior: Float32Array, k: number): void => {
+    for (let i = 0; i < N; i++) scattered[sampleIndices[i]!] = responsibilities[i * K + k]!;
+    if (!fast) {
+      planes.set(scattered);
+      boxSum(planes, box.dims, radius, rows);
+      for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
+      return;
+    }
+    const last = size - 1;
+    for (let t = 1; t < last; t++) rows[t] = scattered[t - 1]! + scattered[t]! + scattered[t + 1]!;
+    for (let t = bx; t < size - bx; t++) planes[t] = rows[t - bx]! + rows[t]! + rows[t + bx]!;
+    if (plane === 0) {
+      for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
+    } else {
+      for (let i = 0; i < N; i++) {
+        const b = sampleIndices[i]!;
+        prior[i * K + k] = planes[b - plane]! + planes[b]! + planes[b + plane]!;
+      }
+    }
+  };
+
   return (context: PriorUpdateContext): void => {
     const { responsibilities, prior } = context;
     // responsibilities sum to 1 over k, so the last class's window sum is the window's count
     // minus the others': K - 1 box sums instead of K
-    for (let k = 0; k < K; k++) {
-      const last = k === K - 1 && K > 1;
-      if (!last) {
-        sums.fill(0);
-        for (let i = 0; i < N; i++) sums[box.sampleIndices[i]!] = responsibilities[i * K + k]!;
-        boxSum(sums, box.dims, radius, scratch);
-      }
-      for (let i = 0; i < N; i++) {
-        const b = box.sampleIndices[i]!;
-        let count = counts[b]!;
-        let sum: number;
-        if (last) {
-          sum = count;
-          for (let j = 0; j < K - 1; j++) sum -= othersSum[i * K + j]!;
-        } else {
-          sum = sums[b]!;
-          othersSum[i * K + k] = sum;
-        }
-        if (!includeCentre) {
-          sum -= responsibilities[i * K + k]!;
-          count -= 1;
-        }
-        prior[i * K + k] = (Math.max(sum, 0) + alpha) / (count + K * alpha);
-      }
-    }
-    for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K - 1; k++) windowSums(responsibilities, prior, k);
+    if (K === 1) windowSums(responsibilities, prior, 0);
+    for (let i = 0, row = 0; i < N; i++, row += K) {
+      const count = windowCounts[i]!;
+      let rest = count;
+      const scale = 1 / (count - centre + K * alpha);
       for (let k = 0; k < K; k++) {
-        const f = prior[i * K + k]!;
-        const factor = beta === 1 ? f : beta === 0 ? 1 : beta === 2 ? f * f : f ** beta;
-        prior[i * K + k] = factor * classWeights[k]!;
+        let sum: number;
+        if (k < K - 1 || K === 1) {
+          sum = prior[row + k]!;
+          rest -= sum;
+        } else {
+          sum = rest;
+        }
+        sum -= centre * responsibilities[row + k]!;
+        const f = (Math.max(sum, 0) + alpha) * scale;
+        prior[row + k] = (beta === 1 ? f : beta === 0 ? 1 : f ** beta) * classWeights[k]!;
       }
     }
   };

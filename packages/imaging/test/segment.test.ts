@@ -147,3 +147,73 @@ describe('segment', () => {
     expect(result.spatial?.logLikelihoodTrace.length).toBeGreaterThan(1);
   });
 });
+
+describe('neighbourhoodPrior on a 3-D mask', () => {
+  // an irregular mask in a 9 x 8 x 7 grid, three classes with random responsibilities
+  const dims: [number, number, number] = [9, 8, 7];
+  const [nx, ny, nz] = dims;
+  const voxels: number[] = [];
+  for (let v = 0; v < nx * ny * nz; v++) if ((v * 7919) % 11 < 8) voxels.push(v);
+  const grid = {
+    dims,
+    spacing: [1, 1, 1] as [number, number, number],
+    voxelIndices: Uint32Array.from(voxels),
+  };
+  const K = 3;
+  const N = voxels.length;
+  const responsibilities = new Float32Array(N * K);
+  for (let i = 0; i < N; i++) {
+    const raw = [1 + ((i * 37) % 5), 1 + ((i * 53) % 7), 1 + ((i * 11) % 3)];
+    const total = raw[0]! + raw[1]! + raw[2]!;
+    for (let k = 0; k < K; k++) responsibilities[i * K + k] = raw[k]! / total;
+  }
+  const model = {
+    covarianceType: 'full' as const,
+    nComponents: K,
+    nFeatures: 1,
+    weights: [0.3, 0.3, 0.4],
+    means: [[0], [1], [2]],
+    covariances: [[[1]], [[1]], [[1]]],
+    precisionsCholesky: [[[1]], [[1]], [[1]]],
+  };
+
+  it('equals the naive window formula for every radius, centre rule, strength and class weights', () => {
+    const sampleOf = new Map(voxels.map((v, i) => [v, i]));
+    const alpha = 0.1;
+    for (const radius of [1, 2]) {
+      for (const includeCentre of [false, true]) {
+        for (const beta of [1, 0.5]) {
+          const classWeights = [0.2, 0.5, 0.3];
+          const prior = new Float32Array(N * K);
+          neighbourhoodPrior(grid, K, { radius, includeCentre, beta, classWeights, pseudoCount: alpha })({
+            iteration: 1,
+            responsibilities,
+            prior,
+            model,
+          });
+          for (let i = 0; i < N; i++) {
+            const v = voxels[i]!;
+            const [x, y, z] = [v % nx, Math.floor(v / nx) % ny, Math.floor(v / (nx * ny))];
+            const sums = [0, 0, 0];
+            let count = 0;
+            for (let c = z - radius; c <= z + radius; c++) {
+              for (let b = y - radius; b <= y + radius; b++) {
+                for (let a = x - radius; a <= x + radius; a++) {
+                  if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz) continue;
+                  const j = sampleOf.get(a + nx * (b + ny * c));
+                  if (j === undefined || (j === i && !includeCentre)) continue;
+                  count++;
+                  for (let k = 0; k < K; k++) sums[k]! += responsibilities[j * K + k]!;
+                }
+              }
+            }
+            for (let k = 0; k < K; k++) {
+              const expected = ((sums[k]! + alpha) / (count + K * alpha)) ** beta * classWeights[k]!;
+              expect(prior[i * K + k]! / expected).toBeCloseTo(1, 5);
+            }
+          }
+        }
+      }
+    }
+  });
+});
