@@ -28,7 +28,159 @@ export interface BiasFieldOptions {
 export const DEFAULT_BIAS_FWHM_MM = 20;
 
 /**
- * One channel's bias field at each sample.
+ * One channel's bias field at each sample, from its intensities and the current classes:
+ * `estimate(values, responsibilities, means, variances, out)`.
+ * @param values the channel's (uncorrected) intensity of each sample, length N
+ * @param responsibilities N x K, sample-major
+ * @param means the K class means of this channel
+ * @param variances the K class variances of this channel
+ * @param out length N; receives b_i (> 0)
+ */
+export type BiasFieldEstimate = (
+  values: ArrayLike<number>,
+  responsibilities: Float32Array,
+  means: ArrayLike<number>,
+  variances: ArrayLike<number>,
+  out: Float64Array,
+) => void;
+
+/**
+ * A bias-field estimator for one grid: each sample's coarse cell and interpolation weights are
+ * worked out once, so that each estimate (segment() runs one per channel and round) costs two
+ * plain passes over the samples.
+ */
+export function biasFieldEstimator(grid: BiasFieldGrid, options: BiasFieldOptions = {}): BiasFieldEstimate {
+  const fwhm = options.fwhm ?? DEFAULT_BIAS_FWHM_MM;
+  if (!(fwhm > 0 && Number.isFinite(fwhm))) throw new RangeError(`bias fwhm must be > 0 mm, got ${fwhm}`);
+  const N = grid.voxelIndices.length;
+  const [nx, ny, nz] = grid.dims;
+  // coarse cells of about fwhm / 4 mm per axis (at least one voxel)
+  const factor = grid.spacing.map((s, axis) =>
+    grid.dims[axis]! > 1 ? Math.max(1, Math.floor(fwhm / 4 / s)) : 1,
+  ) as Vector3;
+  const cx = Math.ceil(nx / factor[0]);
+  const cy = Math.ceil(ny / factor[1]);
+  const cz = Math.ceil(nz / factor[2]);
+  const nCells = cx * cy * cz;
+  const coarseDims: Vector3 = [cx, cy, cz];
+  const sigmas = grid.spacing.map((s, axis) => fwhm / 2.354820045 / (s * factor[axis]!)) as Vector3;
+
+  // Per sample: its cell; the lower corner of its trilinear interpolation (at cell centres), the
+  // fractions along x, y, z, and which axes step to a next cell (not at the last cell).
+  const cellOf = new Uint32Array(N);
+  const corners = new Uint32Array(N);
+  const fractions = new Float32Array(3 * N);
+  const steps = new Uint8Array(N);
+  const axisTable = (n: number, f: number, cells: number) => {
+    const lower = new Uint32Array(n);
+    const fraction = new Float32Array(n);
+    const step = new Uint8Array(n);
+    for (let x = 0; x < n; x++) {
+      const position = (x + 0.5) / f - 0.5;
+      const x0 = Math.min(Math.max(Math.floor(position), 0), cells - 1);
+      lower[x] = x0;
+      fraction[x] = Math.min(Math.max(position - x0, 0), 1);
+      step[x] = x0 + 1 < cells ? 1 : 0;
+    }
+    return { lower, fraction, step };
+  };
+  const tx = axisTable(nx, factor[0], cx);
+  const ty = axisTable(ny, factor[1], cy);
+  const tz = axisTable(nz, factor[2], cz);
+  const nxy = nx * ny;
+  for (let i = 0; i < N; i++) {
+    const v = grid.voxelIndices[i]!;
+    const z = Math.floor(v / nxy);
+    const rest = v - z * nxy;
+    const y = Math.floor(rest / nx);
+    const x = rest - y * nx;
+    cellOf[i] = Math.floor(x / factor[0]) + cx * (Math.floor(y / factor[1]) + cy * Math.floor(z / factor[2]));
+    corners[i] = tx.lower[x]! + cx * (ty.lower[y]! + cy * tz.lower[z]!);
+    fractions[3 * i] = tx.fraction[x]!;
+    fractions[3 * i + 1] = ty.fraction[y]!;
+    fractions[3 * i + 2] = tz.fraction[z]!;
+    steps[i] = tx.step[x]! | (ty.step[y]! << 1) | (tz.step[z]! << 2);
+  }
+  const numerator = new Float64Array(nCells);
+  const denominator = new Float64Array(nCells);
+  const field = new Float64Array(nCells);
+  const cxy = cx * cy;
+
+  return (values, responsibilities, means, variances, out) => {
+    const K = means.length;
+    const a = new Float64Array(K);
+    const c = new Float64Array(K);
+    for (let k = 0; k < K; k++) {
+      const precision = 1 / variances[k]!;
+      a[k] = means[k]! * precision;
+      c[k] = means[k]! * means[k]! * precision;
+    }
+    numerator.fill(0);
+    denominator.fill(0);
+    for (let i = 0, row = 0; i < N; i++, row += K) {
+      let sa = 0;
+      let sc = 0;
+      for (let k = 0; k < K; k++) {
+        const r = responsibilities[row + k]!;
+        sa += r * a[k]!;
+        sc += r * c[k]!;
+      }
+      const cell = cellOf[i]!;
+      numerator[cell]! += values[i]! * sa;
+      denominator[cell]! += sc;
+    }
+    gaussianSmooth(numerator, coarseDims, sigmas);
+    gaussianSmooth(denominator, coarseDims, sigmas);
+    for (let cell = 0; cell < nCells; cell++) {
+      const d = denominator[cell]!;
+      const n = numerator[cell]!;
+      field[cell] = d > 0 && n > 0 ? n / d : Number.NaN;
+    }
+    // trilinear interpolation; the log of the geometric mean is accumulated as a running product
+    // (one logarithm per ~200 samples instead of one each)
+    let logSum = 0;
+    let product = 1;
+    let count = 0;
+    for (let i = 0; i < N; i++) {
+      const corner = corners[i]!;
+      const step = steps[i]!;
+      const dx = step & 1;
+      const dy = ((step >> 1) & 1) * cx;
+      const dz = (step >> 2) * cxy;
+      const fx = fractions[3 * i]!;
+      const fy = fractions[3 * i + 1]!;
+      const fz = fractions[3 * i + 2]!;
+      const v000 = field[corner]!;
+      const v100 = field[corner + dx]!;
+      const v010 = field[corner + dy]!;
+      const v110 = field[corner + dx + dy]!;
+      const v001 = field[corner + dz]!;
+      const v101 = field[corner + dx + dz]!;
+      const v011 = field[corner + dy + dz]!;
+      const v111 = field[corner + dx + dy + dz]!;
+      const y0 = v000 + fx * (v100 - v000) + fy * (v010 + fx * (v110 - v010) - v000 - fx * (v100 - v000));
+      const y1 = v001 + fx * (v101 - v001) + fy * (v011 + fx * (v111 - v011) - v001 - fx * (v101 - v001));
+      let b = y0 + fz * (y1 - y0);
+      // a corner in a cell without data (NaN): interpolate over the defined corners only
+      if (Number.isNaN(b)) b = interpolateDefined(field, corner, dx, dy, dz, fx, fy, fz);
+      out[i] = b;
+      if (b > 0) {
+        product *= b;
+        count++;
+        if (product > 1e100 || product < 1e-100) {
+          logSum += Math.log(product);
+          product = 1;
+        }
+      }
+    }
+    logSum += Math.log(product);
+    const scale = count > 0 ? Math.exp(-logSum / count) : 1;
+    for (let i = 0; i < N; i++) out[i] = out[i]! > 0 ? out[i]! * scale : 1;
+  };
+}
+
+/**
+ * One channel's bias field at each sample (a one-off {@link biasFieldEstimator}).
  * @param values the channel's (uncorrected) intensity of each sample, length N
  * @param responsibilities N x K, sample-major
  * @param means the K class means of this channel
@@ -44,113 +196,28 @@ export function estimateBiasField(
   out: Float64Array,
   options: BiasFieldOptions = {},
 ): void {
-  const fwhm = options.fwhm ?? DEFAULT_BIAS_FWHM_MM;
-  if (!(fwhm > 0 && Number.isFinite(fwhm))) throw new RangeError(`bias fwhm must be > 0 mm, got ${fwhm}`);
-  const K = means.length;
-  const N = grid.voxelIndices.length;
-  const [nx, ny, nz] = grid.dims;
-  // coarse cells of about fwhm / 4 mm per axis (at least one voxel)
-  const factor = grid.spacing.map((s, axis) =>
-    grid.dims[axis]! > 1 ? Math.max(1, Math.floor(fwhm / 4 / s)) : 1,
-  ) as Vector3;
-  const cx = Math.ceil(nx / factor[0]);
-  const cy = Math.ceil(ny / factor[1]);
-  const cz = Math.ceil(nz / factor[2]);
-  const nCells = cx * cy * cz;
-  const numerator = new Float64Array(nCells);
-  const denominator = new Float64Array(nCells);
-  const a = new Float64Array(K);
-  const c = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    const precision = 1 / variances[k]!;
-    a[k] = means[k]! * precision;
-    c[k] = means[k]! * means[k]! * precision;
-  }
-  const nxy = nx * ny;
-  for (let i = 0; i < N; i++) {
-    const v = grid.voxelIndices[i]!;
-    const z = Math.floor(v / nxy);
-    const rest = v - z * nxy;
-    const y = Math.floor(rest / nx);
-    const x = rest - y * nx;
-    const cell =
-      Math.floor(x / factor[0]) + cx * (Math.floor(y / factor[1]) + cy * Math.floor(z / factor[2]));
-    let sa = 0;
-    let sc = 0;
-    for (let k = 0; k < K; k++) {
-      const r = responsibilities[i * K + k]!;
-      sa += r * a[k]!;
-      sc += r * c[k]!;
-    }
-    numerator[cell]! += values[i]! * sa;
-    denominator[cell]! += sc;
-  }
-  const coarseDims: Vector3 = [cx, cy, cz];
-  const sigmas = grid.spacing.map((s, axis) => fwhm / 2.354820045 / (s * factor[axis]!)) as Vector3;
-  gaussianSmooth(numerator, coarseDims, sigmas);
-  gaussianSmooth(denominator, coarseDims, sigmas);
-  const field = new Float64Array(nCells);
-  for (let cell = 0; cell < nCells; cell++) {
-    const d = denominator[cell]!;
-    const n = numerator[cell]!;
-    field[cell] = d > 0 && n > 0 ? n / d : Number.NaN;
-  }
-  // trilinear interpolation at each voxel's position in cell coordinates (cell centres)
-  let logSum = 0;
-  let count = 0;
-  const [fx, fy, fz] = factor;
-  for (let i = 0; i < N; i++) {
-    const v = grid.voxelIndices[i]!;
-    const z = Math.floor(v / nxy);
-    const rest = v - z * nxy;
-    const y = Math.floor(rest / nx);
-    const x = rest - y * nx;
-    const b = interpolate(
-      field,
-      cx,
-      cy,
-      cz,
-      (x + 0.5) / fx - 0.5,
-      (y + 0.5) / fy - 0.5,
-      (z + 0.5) / fz - 0.5,
-    );
-    out[i] = b;
-    if (b > 0) {
-      logSum += Math.log(b);
-      count++;
-    }
-  }
-  const scale = count > 0 ? Math.exp(-logSum / count) : 1;
-  for (let i = 0; i < N; i++) out[i] = out[i]! > 0 ? out[i]! * scale : 1;
+  biasFieldEstimator(grid, options)(values, responsibilities, means, variances, out);
 }
 
 /** Trilinear interpolation that skips undefined (NaN) corners, renormalising the weights. */
-function interpolate(
+function interpolateDefined(
   field: Float64Array,
-  nx: number,
-  ny: number,
-  nz: number,
-  px: number,
-  py: number,
-  pz: number,
+  corner: number,
+  dx: number,
+  dy: number,
+  dz: number,
+  fx: number,
+  fy: number,
+  fz: number,
 ): number {
-  const x0 = Math.min(Math.max(Math.floor(px), 0), nx - 1);
-  const y0 = Math.min(Math.max(Math.floor(py), 0), ny - 1);
-  const z0 = Math.min(Math.max(Math.floor(pz), 0), nz - 1);
-  const tx = Math.min(Math.max(px - x0, 0), 1);
-  const ty = Math.min(Math.max(py - y0, 0), 1);
-  const tz = Math.min(Math.max(pz - z0, 0), 1);
-  const x1 = Math.min(x0 + 1, nx - 1);
-  const y1 = Math.min(y0 + 1, ny - 1);
-  const z1 = Math.min(z0 + 1, nz - 1);
   let sum = 0;
   let weightSum = 0;
-  for (let corner = 0; corner < 8; corner++) {
-    const hx = corner & 1;
-    const hy = (corner >> 1) & 1;
-    const hz = corner >> 2;
-    const w = (hx ? tx : 1 - tx) * (hy ? ty : 1 - ty) * (hz ? tz : 1 - tz);
-    const value = field[(hx ? x1 : x0) + nx * ((hy ? y1 : y0) + ny * (hz ? z1 : z0))]!;
+  for (let index = 0; index < 8; index++) {
+    const hx = index & 1;
+    const hy = (index >> 1) & 1;
+    const hz = index >> 2;
+    const w = (hx ? fx : 1 - fx) * (hy ? fy : 1 - fy) * (hz ? fz : 1 - fz);
+    const value = field[corner + hx * dx + hy * dy + hz * dz]!;
     if (w > 0 && !Number.isNaN(value)) {
       sum += w * value;
       weightSum += w;
