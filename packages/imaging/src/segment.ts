@@ -16,7 +16,7 @@ import {
   type PriorUpdate,
 } from '@mixseg/core';
 import { atlasPrior, blendedPrior } from './atlas-prior.ts';
-import { DEFAULT_BIAS_FWHM_MM, estimateBiasField } from './bias-field.ts';
+import { biasFieldEstimator, DEFAULT_BIAS_FWHM_MM } from './bias-field.ts';
 import {
   extractFeatures,
   type Features,
@@ -43,7 +43,7 @@ export interface BiasCorrectionOptions {
   fwhm?: number;
   /** Rounds of (estimate the field, correct, refit). Default 3. */
   rounds?: number;
-  /** EM iterations of the refit in each round. Default 5. */
+  /** EM iterations of the refit in each round. Default 3. */
   iterations?: number;
 }
 
@@ -209,7 +209,7 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     biasCorrection = {
       fwhm: given.fwhm ?? DEFAULT_BIAS_FWHM_MM,
       rounds: given.rounds ?? 3,
-      iterations: given.iterations ?? 5,
+      iterations: given.iterations ?? 3,
     };
     if (!(biasCorrection.fwhm > 0 && Number.isFinite(biasCorrection.fwhm))) {
       throw new RangeError(`biasCorrection.fwhm must be > 0 mm, got ${biasCorrection.fwhm}`);
@@ -285,8 +285,14 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
     covarianceShrinkage: resolved.covarianceShrinkage,
     tol: resolved.tol,
   };
+  // Log-likelihoods of fits on the lattice (below) are per lattice unit: this brings them back.
+  let logDensityShift = 0;
   const mixtureEvent = (event: { iteration: number; meanLogLikelihood: number }) =>
-    options.onIteration?.({ stage: 'mixture', ...event });
+    options.onIteration?.({
+      stage: 'mixture',
+      iteration: event.iteration,
+      meanLogLikelihood: event.meanLogLikelihood + logDensityShift,
+    });
   // Stage 1: the plain mixture with restarts, or, with an atlas, EM under the atlas prior started
   // from the atlas-weighted moments (deterministic, and the atlas fixes the label order).
   // With several channels and no atlas, the restarts run on the first channel alone and its
@@ -323,16 +329,35 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
 
   // Bias correction: rounds of (estimate the field from the responsibilities, correct, refit).
   let biasFields: Float64Array[] | undefined;
+  let lattice: Lattice | undefined;
   if (resolved.biasCorrection) {
     const { fwhm, rounds, iterations } = resolved.biasCorrection;
-    const { transforms } = features;
+    // One channel's corrected intensities are stored on a lattice of LATTICE_STEPS steps over its
+    // range, so that the E-step still tabulates the densities per distinct value instead of
+    // evaluating them per voxel (3x faster on SRI24). The rounding error (under 1/32000 of the
+    // range; 0.03 units on SRI24's 0-864) is far below any tissue's spread.
+    lattice = D === 1 ? intensityLattice(samples.data) : undefined;
+    const transforms = lattice
+      ? [
+          {
+            scale: features.transforms[0]!.scale * lattice.step,
+            offset: features.transforms[0]!.offset + lattice.origin * features.transforms[0]!.scale,
+          },
+        ]
+      : features.transforms;
+    if (lattice) {
+      model = affineModel(model, 1 / lattice.step, -lattice.origin / lattice.step);
+      logDensityShift = -Math.log(lattice.step);
+    }
     const raw = new Float32Array(samples.data.length);
     for (let i = 0; i < N; i++) {
       for (let d = 0; d < D; d++) {
-        raw[i * D + d] = samples.data[i * D + d]! * transforms[d]!.scale + transforms[d]!.offset;
+        const { scale, offset } = features.transforms[d]!;
+        raw[i * D + d] = samples.data[i * D + d]! * scale + offset;
       }
     }
     biasFields = Array.from({ length: D }, () => new Float64Array(N));
+    const estimateBiasField = biasFieldEstimator(grid, { fwhm });
     const values = new Float64Array(N);
     for (let round = 0; round < rounds; round++) {
       for (let d = 0; d < D; d++) {
@@ -341,8 +366,12 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
         const variances = model.covariances.map((covariance) => covariance[d]![d]! * scale * scale);
         for (let i = 0; i < N; i++) values[i] = raw[i * D + d]!;
         const field = biasFields[d]!;
-        estimateBiasField(grid, values, responsibilities, means, variances, field, { fwhm });
-        for (let i = 0; i < N; i++) samples.data[i * D + d] = (values[i]! / field[i]! - offset) / scale;
+        estimateBiasField(values, responsibilities, means, variances, field);
+        if (lattice) {
+          for (let i = 0; i < N; i++) samples.data[i] = Math.round((values[i]! / field[i]! - offset) / scale);
+        } else {
+          for (let i = 0; i < N; i++) samples.data[i * D + d] = (values[i]! / field[i]! - offset) / scale;
+        }
       }
       const refit = fitGaussianMixture(samples, {
         ...common,
@@ -352,7 +381,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
         responsibilities,
         onIteration: mixtureEvent,
       });
-      fits.push(refit);
+      fits.push(inLatticeUnits(refit, logDensityShift));
       model = refit.model;
     }
   }
@@ -374,10 +403,17 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
         ? blendedPrior(atlasProbabilities, spatialTerm, resolved.atlasWeight)
         : spatialTerm,
       responsibilities,
-      onIteration: (event) => options.onIteration?.({ stage: 'spatial', ...event }),
+      onIteration: (event) =>
+        options.onIteration?.({
+          stage: 'spatial',
+          iteration: event.iteration,
+          meanLogLikelihood: event.meanLogLikelihood + logDensityShift,
+        }),
     });
+    spatial = inLatticeUnits(spatial, logDensityShift);
     model = spatial.model;
   }
+  if (lattice) model = affineModel(model, lattice.step, lattice.origin);
   const spatialTime = seconds(started);
 
   started = performance.now();
@@ -473,6 +509,51 @@ export function labelOutputs(
       ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)
       : undefined,
     statistics: classStatistics(channels, labels, options.classNames),
+  };
+}
+
+/** Steps of the lattice one channel's bias-corrected intensities are rounded to. */
+const LATTICE_STEPS = 32768;
+
+/** Intensity x is stored as round((x - origin) / step). */
+interface Lattice {
+  origin: number;
+  step: number;
+}
+
+/** A lattice of LATTICE_STEPS steps over the range of the values (undefined for constant data). */
+function intensityLattice(values: ArrayLike<number>): Lattice | undefined {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x < low) low = x;
+    if (x > high) high = x;
+  }
+  return high > low ? { origin: low, step: (high - low) / LATTICE_STEPS } : undefined;
+}
+
+/**
+ * The one-feature model of a x + b (a > 0): means a m + b, variances a^2 s^2, precision Cholesky
+ * factors u / a.
+ */
+function affineModel(model: GaussianMixture, a: number, b: number): GaussianMixture {
+  return {
+    ...model,
+    means: model.means.map((mean) => [mean[0]! * a + b]),
+    covariances: model.covariances.map((covariance) => [[covariance[0]![0]! * a * a]]),
+    precisionsCholesky: model.precisionsCholesky.map((factor) => [[factor[0]![0]! / a]]),
+  };
+}
+
+/** A fit's log-likelihoods with the lattice's log-density shift added (the model is left as is). */
+function inLatticeUnits(fit: GaussianMixtureFit, shift: number): GaussianMixtureFit {
+  if (shift === 0) return fit;
+  return {
+    ...fit,
+    meanLogLikelihood: fit.meanLogLikelihood + shift,
+    logLikelihoodTrace: fit.logLikelihoodTrace.map((value) => value + shift),
+    initScores: fit.initScores.map((value) => value + shift),
   };
 }
 
