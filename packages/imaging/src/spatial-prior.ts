@@ -186,7 +186,9 @@ export function neighbourhoodPrior(
     );
   }
   // Radius 1 (the default) pads the box by a voxel so that window sums are read without bounds
-  // checks: two full passes (x, then y) over the box and the z sum gathered at the samples only.
+  // checks. The x-y window sums are computed only along the row spans where they are read (the
+  // samples' x range in the row and in the rows above and below it in z), in one pass of column
+  // sums; the z sum is gathered at the samples.
   const fast = radius === 1;
   const box = boxGrid(grid, fast ? 1 : 0);
   const size = box.occupied.length;
@@ -201,10 +203,11 @@ export function neighbourhoodPrior(
     boxSum(counts, box.dims, radius);
     for (let i = 0; i < N; i++) windowCounts[i] = counts[sampleIndices[i]!]!;
   }
+  const spans = fast ? rowSpans(sampleIndices, box.dims) : new Int32Array(0);
   // scattered responsibilities of one class: zero wherever no sample is, and never written there
   const scattered = new Float32Array(size);
-  const rows = new Float32Array(size);
   const planes = new Float32Array(size);
+  const scratch = fast ? new Float32Array(0) : new Float32Array(size);
   const centre = includeCentre ? 0 : 1;
 
   /** Window sums of class k's responsibilities at each sample, into prior[i K + k]. */
@@ -212,13 +215,23 @@ export function neighbourhoodPrior(
     for (let i = 0; i < N; i++) scattered[sampleIndices[i]!] = responsibilities[i * K + k]!;
     if (!fast) {
       planes.set(scattered);
-      boxSum(planes, box.dims, radius, rows);
+      boxSum(planes, box.dims, radius, scratch);
       for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
       return;
     }
-    const last = size - 1;
-    for (let t = 1; t < last; t++) rows[t] = scattered[t - 1]! + scattered[t]! + scattered[t + 1]!;
-    for (let t = bx; t < size - bx; t++) planes[t] = rows[t - bx]! + rows[t]! + rows[t + bx]!;
+    for (let j = 0; j < spans.length; j += 2) {
+      const low = spans[j]!;
+      const high = spans[j + 1]!;
+      // column sums over y - 1, y, y + 1, rolled along x
+      let previous = scattered[low - 1 - bx]! + scattered[low - 1]! + scattered[low - 1 + bx]!;
+      let current = scattered[low - bx]! + scattered[low]! + scattered[low + bx]!;
+      for (let t = low; t <= high; t++) {
+        const next = scattered[t + 1 - bx]! + scattered[t + 1]! + scattered[t + 1 + bx]!;
+        planes[t] = previous + current + next;
+        previous = current;
+        current = next;
+      }
+    }
     if (plane === 0) {
       for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
     } else {
@@ -253,6 +266,32 @@ export function neighbourhoodPrior(
       }
     }
   };
+}
+
+/**
+ * Where the x-y window sums of a radius-1 prior are read: for each row of the (padded) box, the
+ * x range of the samples in it and in the rows just below and above it in z. Returned as
+ * [first, last] box indices, two per row that has any.
+ */
+function rowSpans(sampleIndices: Uint32Array, dims: [number, number, number]): Int32Array {
+  const [bx, by, bz] = dims;
+  const nRows = by * bz;
+  const low = new Int32Array(nRows).fill(bx);
+  const high = new Int32Array(nRows).fill(-1);
+  for (const b of sampleIndices) {
+    const row = Math.floor(b / bx);
+    const x = b - row * bx;
+    for (let dz = bz > 1 ? -1 : 0; dz <= (bz > 1 ? 1 : 0); dz++) {
+      const target = row + dz * by;
+      if (x < low[target]!) low[target] = x;
+      if (x > high[target]!) high[target] = x;
+    }
+  }
+  const spans: number[] = [];
+  for (let row = 0; row < nRows; row++) {
+    if (high[row]! >= 0) spans.push(row * bx + low[row]!, row * bx + high[row]!);
+  }
+  return Int32Array.from(spans);
 }
 
 /** Options of the Potts Markov random field prior. */
