@@ -199,23 +199,31 @@ export async function runSubject(
     step = 'writing';
     const writeStarted = performance.now();
     const reference = channels[0]!;
-    await writeLabelMap(outputs.dseg, result.labels, reference);
+    // The files are written at once: their gzip runs on libuv's thread pool, in parallel. Each is
+    // atomic; the first failure is reported after all have settled.
+    const writes: Promise<void>[] = [writeLabelMap(outputs.dseg, result.labels, reference)];
     if (result.probabilities && outputs.probseg.length > 0) {
-      await writeProbabilityMaps(outputs.probseg, result.probabilities, K, reference);
+      writes.push(writeProbabilityMaps(outputs.probseg, result.probabilities, K, reference));
     }
-    if (outputs.model) await writeFileAtomic(outputs.model, `${serializeGaussianMixture(result.model)}\n`);
-    if (outputs.preview) await writePreview(outputs.preview, reference, result, classes);
+    if (outputs.model) {
+      writes.push(writeFileAtomic(outputs.model, `${serializeGaussianMixture(result.model)}\n`));
+    }
+    if (outputs.preview) writes.push(writePreview(outputs.preview, reference, result, classes));
     for (const [c, path] of outputs.biasField.entries()) {
       const field = result.biasFields?.[c];
       if (!field) throw new Error('no bias field was estimated'); // --save-bias-field needs correction on
-      await writeNifti(path, {
-        data: field,
-        dims: reference.dims,
-        datatype: 'float32',
-        geometry: reference.geometry,
-        description: `mixseg bias field of channel ${c + 1} (1 = none)`,
-      });
+      writes.push(
+        writeNifti(path, {
+          data: field,
+          dims: reference.dims,
+          datatype: 'float32',
+          geometry: reference.geometry,
+          description: `mixseg bias field of channel ${c + 1} (1 = none)`,
+        }),
+      );
     }
+    const failure = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+    if (failure) throw failure.reason;
     const timings = {
       Read: readTime,
       Features: result.timings.features,

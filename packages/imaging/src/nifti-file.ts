@@ -4,7 +4,8 @@
  * renamed into place) so that an interrupted run never leaves half a file behind.
  */
 import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { writeFileAtomic } from './atomic-write.ts';
 import { type ParseNiftiOptions, parseNifti } from './nifti-reader.ts';
 import {
@@ -49,22 +50,31 @@ function describeFileSystemError(error: unknown, action: 'read' | 'write'): stri
   }
 }
 
+const gzipAsync = promisify(gzip);
+
+/**
+ * gzip level of written files: 1, the fastest, is 27% faster than the default 6 on probability
+ * maps for files 3% larger (SRI24: 115 vs 158 ms, 5.46 vs 5.29 MB a class).
+ */
+const GZIP_LEVEL = 1;
+
 /**
  * The bytes of a NIfTI-1 file for `path`: gzipped when the name ends in `.gz` (deterministic: no
- * file name and no time stamp in the gzip header, so equal images give equal bytes).
+ * file name and no time stamp in the gzip header, so equal images give equal bytes). The gzip runs
+ * on libuv's thread pool, so several files compress at once.
  *
  * @throws {ImageFileError} when the name does not end in `.nii` or `.nii.gz`.
  */
-export function encodeNiftiFile(path: string, image: NiftiImage): Uint8Array {
+export async function encodeNiftiFile(path: string, image: NiftiImage): Promise<Uint8Array> {
   const lower = path.toLowerCase();
-  const gzip = lower.endsWith('.nii.gz');
-  if (!gzip && !lower.endsWith('.nii')) {
+  const compressed = lower.endsWith('.nii.gz');
+  if (!compressed && !lower.endsWith('.nii')) {
     throw new ImageFileError(path, 'a NIfTI file name must end in .nii or .nii.gz');
   }
   const bytes = encodeNifti1(image);
   // node:zlib (native) rather than fflate: 4x faster on probability maps; its gzip header has no
   // name and a zero time stamp, so equal images still give equal bytes.
-  return gzip ? gzipSync(bytes, { level: 6 }) : bytes;
+  return compressed ? gzipAsync(bytes, { level: GZIP_LEVEL }) : bytes;
 }
 
 /**
@@ -76,7 +86,7 @@ export function encodeNiftiFile(path: string, image: NiftiImage): Uint8Array {
  * @throws {RangeError} for an inconsistent image (see {@link encodeNifti1}).
  */
 export async function writeNifti(path: string, image: NiftiImage): Promise<void> {
-  await writeFileAtomic(path, encodeNiftiFile(path, image));
+  await writeFileAtomic(path, await encodeNiftiFile(path, image));
 }
 
 /**
@@ -118,7 +128,9 @@ export async function writeProbabilityMaps(
       `one path per class expected: nClasses is ${nClasses}, got ${pathOrPaths.length} paths`,
     );
   }
-  for (let k = 0; k < nClasses; k++) {
-    await writeNifti(pathOrPaths[k]!, classProbabilityImage(probabilities, nClasses, k, reference));
-  }
+  await Promise.all(
+    pathOrPaths.map((path, k) =>
+      writeNifti(path, classProbabilityImage(probabilities, nClasses, k, reference)),
+    ),
+  );
 }
