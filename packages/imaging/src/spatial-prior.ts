@@ -29,35 +29,46 @@ export interface BoxGrid {
 /** The bounding box of the samples, padded by `pad` voxels on every side of every axis used. */
 export function boxGrid(grid: SampleGrid, pad: number): BoxGrid {
   const [nx, ny, nz] = grid.dims;
-  const low = [Infinity, Infinity, Infinity];
-  const high = [-Infinity, -Infinity, -Infinity];
-  for (const v of grid.voxelIndices) {
-    const x = v % nx;
-    const y = Math.floor(v / nx) % ny;
-    const z = Math.floor(v / (nx * ny));
-    const c = [x, y, z];
-    for (let a = 0; a < 3; a++) {
-      if (c[a]! < low[a]!) low[a] = c[a]!;
-      if (c[a]! > high[a]!) high[a] = c[a]!;
-    }
+  const { voxelIndices } = grid;
+  const nxy = nx * ny;
+  let lowX = Infinity;
+  let lowY = Infinity;
+  let lowZ = Infinity;
+  let highX = -Infinity;
+  let highY = -Infinity;
+  let highZ = -Infinity;
+  for (let i = 0; i < voxelIndices.length; i++) {
+    const v = voxelIndices[i]!;
+    const z = Math.floor(v / nxy);
+    const rest = v - z * nxy;
+    const y = Math.floor(rest / nx);
+    const x = rest - y * nx;
+    if (x < lowX) lowX = x;
+    if (x > highX) highX = x;
+    if (y < lowY) lowY = y;
+    if (y > highY) highY = y;
+    if (z < lowZ) lowZ = z;
+    if (z > highZ) highZ = z;
   }
-  const padAxis = [pad, pad, nz > 1 ? pad : 0];
-  const dims: [number, number, number] = [0, 1, 2].map((a) => high[a]! - low[a]! + 1 + 2 * padAxis[a]!) as [
-    number,
-    number,
-    number,
+  const padZ = nz > 1 ? pad : 0;
+  const dims: [number, number, number] = [
+    highX - lowX + 1 + 2 * pad,
+    highY - lowY + 1 + 2 * pad,
+    highZ - lowZ + 1 + 2 * padZ,
   ];
   const [bx, by] = dims;
-  const sampleIndices = new Uint32Array(grid.voxelIndices.length);
+  const sampleIndices = new Uint32Array(voxelIndices.length);
   const occupied = new Uint8Array(dims[0] * dims[1] * dims[2]);
-  grid.voxelIndices.forEach((v, i) => {
-    const x = (v % nx) - low[0]! + padAxis[0]!;
-    const y = (Math.floor(v / nx) % ny) - low[1]! + padAxis[1]!;
-    const z = Math.floor(v / (nx * ny)) - low[2]! + padAxis[2]!;
-    const b = x + bx * (y + by * z);
+  for (let i = 0; i < voxelIndices.length; i++) {
+    const v = voxelIndices[i]!;
+    const z = Math.floor(v / nxy);
+    const rest = v - z * nxy;
+    const y = Math.floor(rest / nx);
+    const x = rest - y * nx;
+    const b = x - lowX + pad + bx * (y - lowY + pad + by * (z - lowZ + padZ));
     sampleIndices[i] = b;
     occupied[b] = 1;
-  });
+  }
   return { dims, sampleIndices, occupied };
 }
 
@@ -196,62 +207,65 @@ export function neighbourhoodPrior(
   const [bx, by, bz] = box.dims;
   const plane = bz > 1 ? bx * by : 0;
   const { sampleIndices } = box;
-  // window count of in-mask voxels of each sample (the centre included)
-  const windowCounts = new Float32Array(N);
-  {
-    const counts = Float32Array.from(box.occupied);
-    boxSum(counts, box.dims, radius);
-    for (let i = 0; i < N; i++) windowCounts[i] = counts[sampleIndices[i]!]!;
-  }
   const spans = fast ? rowSpans(sampleIndices, box.dims) : new Int32Array(0);
-  // scattered responsibilities of one class: zero wherever no sample is, and never written there
-  const scattered = new Float32Array(size);
   const planes = new Float32Array(size);
   const scratch = fast ? new Float32Array(0) : new Float32Array(size);
-  const centre = includeCentre ? 0 : 1;
 
-  /** Window sums of class k's responsibilities at each sample, into prior[i K + k]. */
-  const windowSums = (responsibilities: Float32Array, prior: Float32Array, k: number): void => {
-    for (let i = 0; i < N; i++) scattered[sampleIndices[i]!] = responsibilities[i * K + k]!;
+  /**
+   * Window sums of a box-sized array `values` (zero where no sample is) at each sample, into
+   * out[i stride + offset].
+   */
+  const windowSums = (values: Float32Array, out: Float32Array, stride: number, offset: number): void => {
     if (!fast) {
-      planes.set(scattered);
+      planes.set(values);
       boxSum(planes, box.dims, radius, scratch);
-      for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
+      for (let i = 0; i < N; i++) out[i * stride + offset] = planes[sampleIndices[i]!]!;
       return;
     }
     for (let j = 0; j < spans.length; j += 2) {
       const low = spans[j]!;
       const high = spans[j + 1]!;
       // column sums over y - 1, y, y + 1, rolled along x
-      let previous = scattered[low - 1 - bx]! + scattered[low - 1]! + scattered[low - 1 + bx]!;
-      let current = scattered[low - bx]! + scattered[low]! + scattered[low + bx]!;
+      let previous = values[low - 1 - bx]! + values[low - 1]! + values[low - 1 + bx]!;
+      let current = values[low - bx]! + values[low]! + values[low + bx]!;
       for (let t = low; t <= high; t++) {
-        const next = scattered[t + 1 - bx]! + scattered[t + 1]! + scattered[t + 1 + bx]!;
+        const next = values[t + 1 - bx]! + values[t + 1]! + values[t + 1 + bx]!;
         planes[t] = previous + current + next;
         previous = current;
         current = next;
       }
     }
     if (plane === 0) {
-      for (let i = 0; i < N; i++) prior[i * K + k] = planes[sampleIndices[i]!]!;
+      for (let i = 0; i < N; i++) out[i * stride + offset] = planes[sampleIndices[i]!]!;
     } else {
       for (let i = 0; i < N; i++) {
         const b = sampleIndices[i]!;
-        prior[i * K + k] = planes[b - plane]! + planes[b]! + planes[b + plane]!;
+        out[i * stride + offset] = planes[b - plane]! + planes[b]! + planes[b + plane]!;
       }
     }
   };
+
+  // each sample's window count of in-mask voxels (the centre included), and the normaliser
+  // 1 / (|W_i| + K a) of its factor (|W_i| without the centre unless it counts)
+  const windowCounts = new Float32Array(N);
+  windowSums(Float32Array.from(box.occupied), windowCounts, 1, 0);
+  const centre = includeCentre ? 0 : 1;
+  const normalisers = new Float32Array(N);
+  for (let i = 0; i < N; i++) normalisers[i] = 1 / (windowCounts[i]! - centre + K * alpha);
+  // scattered responsibilities of one class: zero wherever no sample is, and never written there
+  const scattered = new Float32Array(size);
 
   return (context: PriorUpdateContext): void => {
     const { responsibilities, prior } = context;
     // responsibilities sum to 1 over k, so the last class's window sum is the window's count
     // minus the others': K - 1 box sums instead of K
-    for (let k = 0; k < K - 1; k++) windowSums(responsibilities, prior, k);
-    if (K === 1) windowSums(responsibilities, prior, 0);
+    for (let k = 0; k < Math.max(K - 1, 1); k++) {
+      for (let i = 0; i < N; i++) scattered[sampleIndices[i]!] = responsibilities[i * K + k]!;
+      windowSums(scattered, prior, K, k);
+    }
     for (let i = 0, row = 0; i < N; i++, row += K) {
-      const count = windowCounts[i]!;
-      let rest = count;
-      const scale = 1 / (count - centre + K * alpha);
+      let rest = windowCounts[i]!;
+      const scale = normalisers[i]!;
       for (let k = 0; k < K; k++) {
         let sum: number;
         if (k < K - 1 || K === 1) {
@@ -276,20 +290,28 @@ export function neighbourhoodPrior(
 function rowSpans(sampleIndices: Uint32Array, dims: [number, number, number]): Int32Array {
   const [bx, by, bz] = dims;
   const nRows = by * bz;
+  // the samples are in voxel order: each row's first and last sample give its x range
   const low = new Int32Array(nRows).fill(bx);
   const high = new Int32Array(nRows).fill(-1);
-  for (const b of sampleIndices) {
+  for (let i = 0; i < sampleIndices.length; i++) {
+    const b = sampleIndices[i]!;
     const row = Math.floor(b / bx);
     const x = b - row * bx;
-    for (let dz = bz > 1 ? -1 : 0; dz <= (bz > 1 ? 1 : 0); dz++) {
-      const target = row + dz * by;
-      if (x < low[target]!) low[target] = x;
-      if (x > high[target]!) high[target] = x;
-    }
+    if (x < low[row]!) low[row] = x;
+    if (x > high[row]!) high[row] = x;
   }
   const spans: number[] = [];
   for (let row = 0; row < nRows; row++) {
-    if (high[row]! >= 0) spans.push(row * bx + low[row]!, row * bx + high[row]!);
+    let first = low[row]!;
+    let last = high[row]!;
+    if (bz > 1) {
+      for (const neighbour of [row - by, row + by]) {
+        if (neighbour < 0 || neighbour >= nRows) continue;
+        first = Math.min(first, low[neighbour]!);
+        last = Math.max(last, high[neighbour]!);
+      }
+    }
+    if (last >= 0) spans.push(row * bx + first, row * bx + last);
   }
   return Int32Array.from(spans);
 }
