@@ -59,7 +59,8 @@ function planPasses(samples: SampleMatrix, options: ResolvedOptions): Plan {
         options.sampleWeights,
         summary.minimum,
         summary.maximum,
-        strategy === 'tabulated',
+        // the index also serves the final pass that fills a responsibilities output
+        strategy === 'tabulated' || options.responsibilities !== undefined,
       )
     : undefined;
   if (strategy === 'histogram') {
@@ -361,19 +362,21 @@ export function fitGaussianMixture(
     // histogram's bins): evaluate the kept model on the samples once more.
     const statistics = allocateStatistics(K, samples.nFeatures);
     resetStatistics(statistics, result.components.means);
-    directPass(
-      {
-        data: samples.data,
-        nSamples: samples.nSamples,
-        nFeatures: samples.nFeatures,
-        sampleWeights: resolved.sampleWeights,
-        prior: resolved.prior,
-        responsibilities: resolved.responsibilities,
-        fullSecondMoments: false,
-      },
-      result.components,
-      statistics,
-    );
+    const input: PassInput = {
+      data: samples.data,
+      nSamples: samples.nSamples,
+      nFeatures: samples.nFeatures,
+      sampleWeights: resolved.sampleWeights,
+      prior: resolved.prior,
+      responsibilities: resolved.responsibilities,
+      fullSecondMoments: false,
+    };
+    // integer data: densities tabulated per distinct value, as the tabulated strategy does
+    if (plan.bins?.index) {
+      tabulatedPass(input, plan.bins, allocateTabulatedScratch(plan.bins, K), result.components, statistics);
+    } else {
+      directPass(input, result.components, statistics);
+    }
   }
   if (resolved.componentOrder === 'mean') {
     const order = sortComponentsByMean(result.components);
