@@ -513,7 +513,7 @@ export function labelOutputs(
 }
 
 /** Steps of the lattice one channel's bias-corrected intensities are rounded to. */
-const LATTICE_STEPS = 32768;
+const LATTICE_STEPS = 4096;
 
 /** Intensity x is stored as round((x - origin) / step). */
 interface Lattice {
