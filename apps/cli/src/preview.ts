@@ -103,7 +103,12 @@ function histogramSvg(image: Volume, result: Segmentation, classes: readonly Cla
   const h = PLOT_HEIGHT - margin.top - margin.bottom;
   // the model is fitted to the bias-corrected intensities: histogram those, so the curves match
   const field = result.biasFields?.[0];
-  const values = field ? image.data.map((x, v) => (field[v]! > 0 ? x / field[v]! : x)) : image.data;
+  let values = image.data;
+  if (field) {
+    values = new Float32Array(image.data.length);
+    for (let v = 0; v < values.length; v++)
+      values[v] = field[v]! > 0 ? image.data[v]! / field[v]! : image.data[v]!;
+  }
   const [low, high] = intensityWindow(values, result.labels);
   const span = (high - low) * 1.2;
   const from = low - 0.1 * (high - low);
