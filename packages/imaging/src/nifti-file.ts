@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gunzipSync, gzip } from 'node:zlib';
 import { writeFileAtomic } from './atomic-write.ts';
 import { type ParseNiftiOptions, parseNifti } from './nifti-reader.ts';
 import {
@@ -32,7 +32,23 @@ export async function readNifti(path: string, options: ParseNiftiOptions = {}): 
   } catch (error) {
     throw new ImageFileError(path, describeFileSystemError(error, 'read'), { cause: error });
   }
-  return parseNifti(bytes, path, options);
+  return parseNifti(bytes, path, { inflate: nativeInflate, ...options });
+}
+
+/**
+ * node:zlib's gunzip for {@link parseNifti}: every member, CRC-32 and length checked natively, at
+ * most `maxOutputLength` bytes out; throws unless it consumed the whole input (trailing bytes are
+ * left for the portable inflater to judge).
+ */
+export function nativeInflate(compressed: Uint8Array, maxOutputLength: number): Uint8Array {
+  const { buffer, engine } = gunzipSync(compressed, { maxOutputLength, info: true }) as unknown as {
+    buffer: Buffer;
+    engine: { bytesWritten: number };
+  };
+  if (engine.bytesWritten !== compressed.length) {
+    throw new Error(`gunzip stopped after ${engine.bytesWritten} of ${compressed.length} bytes`);
+  }
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 function describeFileSystemError(error: unknown, action: 'read' | 'write'): string {
