@@ -130,6 +130,43 @@ describe('segment', () => {
     expect(Buffer.from(b.probabilities!.buffer).equals(Buffer.from(a.probabilities!.buffer))).toBe(true);
   });
 
+  it('returns the model in the units of the bias-corrected intensities, its trace running on across stages', () => {
+    const result = segment([phantom.image]);
+    const field = result.biasFields![0]!;
+    const K = 3;
+    const sums = new Float64Array(K);
+    const weights = new Float64Array(K);
+    let low = Infinity;
+    let high = -Infinity;
+    for (let v = 0; v < result.labels.length; v++) {
+      if (!result.mask[v]) continue;
+      const corrected = phantom.image.data[v]! / field[v]!;
+      low = Math.min(low, corrected);
+      high = Math.max(high, corrected);
+      for (let k = 0; k < K; k++) {
+        const p = result.probabilities![v * K + k]!;
+        sums[k]! += p * corrected;
+        weights[k]! += p;
+      }
+    }
+    // each mean is (close to) the probability-weighted mean of the corrected intensities
+    for (let k = 0; k < K; k++) {
+      expect(Math.abs(result.model.means[k]![0]! - sums[k]! / weights[k]!)).toBeLessThan(
+        0.005 * (high - low),
+      );
+    }
+    // log-likelihoods per unit of intensity in both stages: no jump where the spatial stage starts
+    const mixture = result.mixture.logLikelihoodTrace;
+    const spatial = result.spatial!.logLikelihoodTrace;
+    expect(Math.abs(spatial[0]! - mixture.at(-1)!)).toBeLessThan(0.1);
+    expect(Math.abs(result.mixture.meanLogLikelihood - mixture.at(-1)!)).toBeLessThan(1e-12);
+    // and in the same units as a fit to the uncorrected intensities (this phantom has little bias)
+    const uncorrected = segment([phantom.image], { biasCorrection: false });
+    expect(Math.abs(result.mixture.meanLogLikelihood - uncorrected.mixture.meanLogLikelihood)).toBeLessThan(
+      0.1,
+    );
+  });
+
   it('reports statistics, probabilities summing to one in the mask, and 0 outside', () => {
     const result = segment([phantom.image]);
     const total = result.statistics.reduce((sum, s) => sum + s.voxels, 0);
