@@ -122,6 +122,7 @@ export function formatTable(
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return 'n/a';
   const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return value.toFixed(0);
   if (magnitude >= 100) return value.toFixed(Math.max(0, digits - 2));
   if (magnitude >= 1) return value.toFixed(digits - 1);
   if (magnitude >= 0.01) return value.toFixed(digits);
