@@ -152,7 +152,7 @@ export function cliSection(output: CliOutput | undefined, source: string): Repor
     heading,
     '',
     `Whole processes from spawn to exit (start-up, reading, fitting, writing the label map and 3 probability maps), ` +
-      `medians of ${output.repetitions} run(s), ratios mixseg / peer paired within a repetition. ` +
+      `one volume: ${output.repetitions === 1 ? 'single runs' : `medians of ${output.repetitions} runs (dipy: one run)`}, ratios mixseg / peer paired within a repetition; batches: one run each. ` +
       `Run took ${formatNumber(output.totalSeconds / 60, 2)} min.`,
     '',
     `![One volume, end to end](${charts[0]!.file})`,

@@ -37,17 +37,26 @@ export function formatCount(n: number): string {
   return n.toExponential().replace('+', '');
 }
 
-type Pick = 'time' | 'peak';
+/** Time per iteration (ms), peak RSS (MiB), or peak RSS above the RSS before the data was read (MiB). */
+type Pick = 'time' | 'peak' | 'growth';
 
 function value(c: CaseRecord, path: CorePath | 'sklearn', pick: Pick): number | undefined {
   if (path === 'sklearn') {
     const s = c.sklearn.summary;
     if (!s) return undefined;
-    return pick === 'time' ? s.medianIterationMs : s.peakRssKiB / 1024;
+    return pick === 'time'
+      ? s.medianIterationMs
+      : pick === 'peak'
+        ? s.peakRssKiB / 1024
+        : s.growthBytes / 2 ** 20;
   }
   const s = c.contestants.find((x) => x.name === path)?.summary;
   if (!s) return undefined;
-  return pick === 'time' ? s.medianIterationMs : s.peakRssKiB / 1024;
+  return pick === 'time'
+    ? s.medianIterationMs
+    : pick === 'peak'
+      ? s.peakRssKiB / 1024
+      : s.growthBytes / 2 ** 20;
 }
 
 /** [N, value] of one path across the sweep, for one D and covariance type. */
@@ -136,52 +145,65 @@ function covarianceChart(cases: CaseRecord[], nFeatures: number): ReportChart {
   };
 }
 
-function memoryChart(cases: CaseRecord[]): ReportChart {
+function memoryChart(cases: CaseRecord[], pick: 'peak' | 'growth'): ReportChart {
   const series: LineSeries[] = [
     {
       name: 'mixseg D1 direct',
-      points: sweepPoints(cases, 1, 'full', 'direct', 'peak'),
+      points: sweepPoints(cases, 1, 'full', 'direct', pick),
       colour: PATH_COLOURS.direct,
     },
     {
       name: 'mixseg D1 tabulated+prior',
-      points: sweepPoints(cases, 1, 'full', 'tabulated+prior', 'peak'),
+      points: sweepPoints(cases, 1, 'full', 'tabulated+prior', pick),
       colour: PATH_COLOURS['tabulated+prior'],
     },
     {
       name: 'mixseg D1 histogram',
-      points: sweepPoints(cases, 1, 'full', 'histogram', 'peak'),
+      points: sweepPoints(cases, 1, 'full', 'histogram', pick),
       colour: PATH_COLOURS.histogram,
     },
     {
       name: 'mixseg D3 direct',
-      points: sweepPoints(cases, 3, 'full', 'direct', 'peak'),
+      points: sweepPoints(cases, 3, 'full', 'direct', pick),
       colour: paletteColour(8),
     },
     {
       name: 'scikit-learn D1',
-      points: sweepPoints(cases, 1, 'full', 'sklearn', 'peak'),
+      points: sweepPoints(cases, 1, 'full', 'sklearn', pick),
       colour: PATH_COLOURS.sklearn,
       dashed: true,
     },
     {
       name: 'scikit-learn D3',
-      points: sweepPoints(cases, 3, 'full', 'sklearn', 'peak'),
+      points: sweepPoints(cases, 3, 'full', 'sklearn', pick),
       colour: paletteColour(2),
       dashed: true,
     },
   ];
-  return {
-    file: 'core-em-memory.svg',
-    svg: lineChartSvg({
-      title: 'Peak RSS of the fitting process, full covariance',
-      xLabel: 'N (samples)',
-      yLabel: 'peak RSS (MiB)',
-      xScale: 'log',
-      yScale: 'log',
-      series,
-    }),
-  };
+  return pick === 'peak'
+    ? {
+        file: 'core-em-memory.svg',
+        svg: lineChartSvg({
+          title: 'Peak RSS of the fitting process, full covariance',
+          xLabel: 'N (samples)',
+          yLabel: 'peak RSS (MiB)',
+          xScale: 'log',
+          yScale: 'log',
+          series,
+        }),
+      }
+    : {
+        file: 'core-em-memory-growth.svg',
+        svg: lineChartSvg({
+          title: 'Memory the data and the fit add (peak RSS - RSS before reading)',
+          xLabel: 'N (samples)',
+          yLabel: 'MiB',
+          xScale: 'log',
+          yScale: 'log',
+          series,
+          guides: guideThrough(series.slice(-2)),
+        }),
+      };
 }
 
 function sweepTable(
@@ -201,29 +223,32 @@ function sweepTable(
     if (points.length === 0) continue;
     const byN = new Map(points);
     const exponent = scalingExponent(points);
+    const summary = largest?.contestants.find((c) => c.name === path)?.summary;
+    const sklearnLargest = sweepPoints(output.cases, nFeatures, covarianceType, 'sklearn', pick).at(-1);
     const ratio =
       path === 'sklearn' || !largest
         ? ''
         : formatNumber(
-            (pick === 'time'
-              ? largest.contestants.find((c) => c.name === path)?.summary?.ratioToSklearn.median
-              : largest.contestants.find((c) => c.name === path)?.summary?.peakRatioToSklearn.median) ??
-              Number.NaN,
+            pick === 'time'
+              ? (summary?.ratioToSklearn.median ?? Number.NaN)
+              : pick === 'peak'
+                ? (summary?.peakRatioToSklearn.median ?? Number.NaN)
+                : (byN.get(sizes.at(-1)!) ?? Number.NaN) / (sklearnLargest?.[1] ?? Number.NaN),
           );
     rows.push([
       path === 'sklearn' ? 'scikit-learn' : `mixseg ${path}`,
       ...sizes.map((n) => (byN.has(n) ? formatNumber(byN.get(n)!) : '')),
-      ...(pick === 'time' ? [formatNumber(exponent.slope, 2)] : []),
+      ...(pick === 'peak' ? [] : [formatNumber(exponent.slope, 2)]),
       ratio,
     ]);
   }
   const headers = [
     'path',
     ...sizes.map((n) => `N = ${formatCount(n)}`),
-    ...(pick === 'time'
-      ? [`exponent p (${scalingExponent(sizes.map((n) => [n, 1] as [number, number])).over})`]
-      : []),
-    `mixseg / sklearn at N = ${formatCount(sizes.at(-1) ?? 0)}`,
+    ...(pick === 'peak'
+      ? []
+      : [`exponent p (${scalingExponent(sizes.map((n) => [n, 1] as [number, number])).over})`]),
+    `mixseg / sklearn at N = ${formatCount(sizes.at(-1) ?? 0)}${pick === 'growth' ? ' (ratio of medians)' : ''}`,
   ];
   return markdownTable(headers, rows, new Set(headers.map((_, i) => i).filter((i) => i > 0)));
 }
@@ -340,7 +365,8 @@ export function coreEmSection(output: CoreEmOutput | undefined, source: string):
     timeChartD1(output.cases),
     covarianceChart(output.cases, 1),
     covarianceChart(output.cases, 3),
-    memoryChart(output.cases),
+    memoryChart(output.cases, 'peak'),
+    memoryChart(output.cases, 'growth'),
   ];
   const sizes = [...new Set(output.cases.map((c) => c.nSamples))].sort((a, b) => a - b);
   const repetitions = output.plans
@@ -400,6 +426,13 @@ export function coreEmSection(output: CoreEmOutput | undefined, source: string):
     'Peak RSS of the whole process (MiB; Node or Python baseline included), D = 1, full covariance:',
     '',
     sweepTable(output, 1, 'full', 'peak'),
+    '',
+    `![Memory added by the data and the fit](${charts[4]!.file})`,
+    '',
+    'What the data and the fit add above the process baseline (MiB, peak RSS - RSS before reading; the float32 ' +
+      'input is 4 N D bytes, scikit-learn holds it as float64), D = 1, full covariance:',
+    '',
+    sweepTable(output, 1, 'full', 'growth'),
     '',
     '<details><summary>Every case (medians over repetitions)</summary>',
     '',

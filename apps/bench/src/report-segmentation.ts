@@ -172,6 +172,12 @@ function headline(output: SegmentationOutput): HeadlineRow[] {
   return rows;
 }
 
+function runsText(output: SegmentationOutput): string {
+  const counts = [...new Set(output.datasets.map((d) => d.repetitions))].sort((a, b) => a - b);
+  if (counts.length === 1 && counts[0] === 1) return 'single runs';
+  return `medians of ${counts.join(' or ')} runs (dipy: one run)`;
+}
+
 /** The segmentation section, or a note that it was not run. */
 export function segmentationSection(output: SegmentationOutput | undefined, source: string): ReportSection {
   const heading = '## Segmentation accuracy against references';
@@ -188,8 +194,8 @@ export function segmentationSection(output: SegmentationOutput | undefined, sour
     '',
     'Dice per class inside the reference mask (reference > 0), every contestant on exactly the same voxels. ' +
       `mixseg's default is the ppf prior; scikit-learn is the plain mixture (full covariance, k-means start); dipy is ` +
-      `TissueClassifierHMRF (beta 0.1). Times are segment seconds (fit and labels, files excluded), medians of ` +
-      `${[...new Set(output.datasets.map((d) => d.repetitions))].join(' or ')} runs; ratios mixseg / peer are paired ` +
+      `TissueClassifierHMRF (beta 0.1). Times are segment seconds (fit and labels, files excluded), ${runsText(output)}; ` +
+      `ratios mixseg / peer are paired ` +
       `within a repetition. Run took ${formatNumber(output.totalSeconds / 60, 2)} min.`,
     '',
   ];

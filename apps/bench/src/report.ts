@@ -157,7 +157,10 @@ export function buildReport(inputs: ReportInputs, options: BuildReportOptions): 
     '',
     `Measured on ${machines.join('; ') || 'an unknown machine'}, ` +
       `${ran.map(([name, output]) => `${name} ${output!.machine!.date.slice(0, 10)} at ${describeGit(output!.git)}`).join(', ') || 'no run'}. ` +
-      `Ratios below 1: mixseg is faster or smaller. Dice: mean of CSF, GM, WM; mixseg with its defaults (ppf), and in brackets its best prior when that is another.`,
+      'Ratios below 1: mixseg is faster or smaller.' +
+      (inputs.segmentation
+        ? ' Dice: mean of CSF, GM, WM; mixseg with its defaults (ppf), and in brackets its best prior when that is another.'
+        : ''),
   ].join('\n');
   const lines = [
     `# mixseg benchmarks${options.quick ? ' (quick smoke run: small data, single runs, not for quoting)' : ''}`,
