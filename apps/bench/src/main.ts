@@ -34,7 +34,7 @@ const BENCHMARKS: Benchmark[] = [
     name: 'core-em',
     description:
       'EM time per iteration and peak memory vs N (1e5..1e7), D = 1 and 3, every covariance type and path, vs scikit-learn',
-    minutes: '~11',
+    minutes: '~9',
     run: (options) => runCoreEm(options),
   },
   {
@@ -47,7 +47,7 @@ const BENCHMARKS: Benchmark[] = [
     name: 'segmentation',
     description:
       'Dice per class, time, peak memory per prior on every shared pair and phantoms, vs scikit-learn and dipy',
-    minutes: '~9',
+    minutes: '~10',
     run: (options) => runSegmentation(options),
   },
   {
