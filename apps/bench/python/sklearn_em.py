@@ -2,12 +2,14 @@
 
 Usage: /usr/bin/python3 sklearn_em.py '<config JSON>'
 
-config: {"file", "nSamples", "nFeatures", "maxIter", "loopReps", "fit": bool, "regCovar",
-         "initialParameters": {"weights", "means", "covariances"}}
+config: {"file", "nSamples", "nFeatures", "covarianceType", "maxIter", "loopReps", "fit": bool,
+         "regCovar", "initialParameters": {"weights", "means", "covariances" (K x D x D, already in
+         the form the covariance type can hold: equal for tied, diagonal for diag, scaled identity
+         for spherical)}}
 
 Loads the same raw little-endian float32 samples the TypeScript contestants read, as float64 (what
 GaussianMixture computes in), then
-  1. (when "fit") times GaussianMixture(n_components=K, covariance_type='full', tol=0,
+  1. (when "fit") times GaussianMixture(n_components=K, covariance_type=<type>, tol=0,
      max_iter=M, weights_init, means_init, precisions_init).fit(X): with tol=0 it does exactly M
      iterations; reported as fit seconds / M (includes sklearn's own set-up and final E-step);
   2. resets the model to the same warm start and times `_e_step(X)` + `_m_step(X, log_resp)`
@@ -22,6 +24,26 @@ import time
 
 from memory import current_rss_bytes, vm_hwm_kib
 import warnings
+
+
+def typed_covariances(full, covariance_type, np):
+    """K x D x D covariances in the shape sklearn keeps for the covariance type."""
+    if covariance_type == "full":
+        return full
+    if covariance_type == "tied":
+        return full[0]
+    if covariance_type == "diag":
+        return np.stack([np.diag(matrix) for matrix in full])
+    if covariance_type == "spherical":
+        return np.array([np.mean(np.diag(matrix)) for matrix in full])
+    raise ValueError(f"unknown covariance type {covariance_type}")
+
+
+def typed_precisions(covariances, covariance_type, np):
+    """precisions_init for the covariance type (inverse matrices, or reciprocal variances)."""
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(covariances)
+    return 1.0 / covariances
 
 
 def main():
@@ -51,9 +73,12 @@ def main():
     init = config["initialParameters"]
     weights = np.asarray(init["weights"], dtype=np.float64)
     means = np.asarray(init["means"], dtype=np.float64)
-    covariances = np.asarray(init["covariances"], dtype=np.float64)
+    covariance_type = config.get("covarianceType", "full")
     k = len(weights)
-    precisions = np.linalg.inv(covariances)
+    covariances = typed_covariances(
+        np.asarray(init["covariances"], dtype=np.float64), covariance_type, np
+    )
+    precisions = typed_precisions(covariances, covariance_type, np)
 
     rss_before_data = current_rss_bytes()
     max_rss_before_data_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -72,7 +97,7 @@ def main():
         # cheapest one. All three *_init arrays are given, so the start is the same warm start.
         return GaussianMixture(
             n_components=k,
-            covariance_type="full",
+            covariance_type=covariance_type,
             tol=0,
             max_iter=iterations,
             reg_covar=config["regCovar"],
@@ -89,6 +114,7 @@ def main():
         "numpyVersion": np.__version__,
         "python": sys.version.split()[0],
         "threadpools": threadpools,
+        "covarianceType": covariance_type,
         "maxIter": max_iter,
         "inputFloat32Bytes": input_bytes,
         "float64Bytes": X.nbytes,
@@ -123,7 +149,7 @@ def main():
     gm.weights_ = weights.copy()
     gm.means_ = means.copy()
     gm.covariances_ = covariances.copy()
-    gm.precisions_cholesky_ = _compute_precision_cholesky(covariances, "full")
+    gm.precisions_cholesky_ = _compute_precision_cholesky(covariances, covariance_type)
     loop_ms = []
     for _ in range(config["loopReps"]):
         start = time.perf_counter()

@@ -1,177 +1,468 @@
 /**
- * The CLI benchmark: `mixseg segment` as a user runs it (the bundled dist/mixseg.mjs under plain
- * node, default options: ppf prior, probability maps written) on one SRI24-sized 1 mm volume
- * (`../shared/data/sri24/spgr.nii.gz`, 240 x 240 x 155): wall time and peak RSS of the whole
- * process; then the throughput of a batch of 8 such volumes (the same file under 8 names, as
- * symlinks) with --jobs 1 and --jobs 2, measured in the same run. Peak RSS comes from GNU time
- * (`/usr/bin/time -f %M`, the process with its worker threads); without it that column is n/a.
+ * The end-to-end benchmark: `mixseg segment` as a user runs it (the bundled dist/mixseg.mjs under
+ * plain node, default options: ppf prior, bias correction, probability maps written) on a 2 mm
+ * volume (MNI152 T1 brain with its mask) and a 1 mm volume (SRI24 T1, nonzero mask), then a batch
+ * of the same 1 mm volume under several names with --jobs 1 and --jobs 2; and the same work by the
+ * peers (python/segment_job.py: read with nibabel, fit scikit-learn's GaussianMixture or dipy's
+ * HMRF, write the label map and the three probability maps). Wall time of the whole process
+ * (interpreter start-up included), peak RSS and CPU time from GNU time (`/usr/bin/time`); without it
+ * those columns are n/a. Repetitions are interleaved and ratios mixseg / peer are taken within a
+ * repetition, then their median.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { formatNumber, formatTable, machineInfo, median, repoRoot, writeJson } from './measure.ts';
+import {
+  benchRoot,
+  formatNumber,
+  formatTable,
+  type GitRevision,
+  gitRevision,
+  type MachineInfo,
+  machineInfo,
+  median,
+  repoRoot,
+  resultsPath,
+  writeJson,
+} from './measure.ts';
+import { type PairedRatio, pairedRatio } from './paired-ratio.ts';
 
-const INPUT = join(repoRoot, '..', 'shared', 'data', 'sri24', 'spgr.nii.gz');
+const DATA = join(repoRoot, '..', 'shared', 'data');
 const CLI_ROOT = join(repoRoot, 'apps', 'cli');
 const BIN = join(CLI_ROOT, 'dist', 'mixseg.mjs');
 const GNU_TIME = '/usr/bin/time';
+const PYTHON = '/usr/bin/python3';
+const JOB_SCRIPT = join(benchRoot, 'python', 'segment_job.py');
+const TIMEOUT_MS = 30 * 60 * 1000;
+/**
+ * The peers run single-threaded (OpenBLAS and scikit-learn's OpenMP k-means would otherwise use
+ * both cores), so that --jobs N means N cores for every tool, as mixseg runs one thread per job.
+ */
+const SINGLE_THREAD = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
 
-interface Run {
-  seconds: number;
-  peakRssMiB: number | undefined;
-  /** User + system CPU seconds of the process (all its threads), from GNU time. */
-  cpuSeconds: number | undefined;
-  exitCode: number;
-  /** 1-minute load average when the run started: other work on the machine competes for the cores. */
-  loadAverage: number;
+/** Who ran. */
+export type EndToEndTool = 'mixseg' | 'sklearn' | 'dipy';
+
+/** One input volume of the benchmark. */
+export interface EndToEndInput {
+  id: '2mm' | '1mm';
+  name: string;
+  path: string;
+  mask?: string;
 }
 
-/** Runs the binary once; wall time from here, peak RSS from GNU time when present. */
-function runMixseg(args: string[]): Promise<Run> {
+/** One process (or batch) as GNU time saw it. */
+export interface ProcessRun {
+  repetition: number;
+  seconds: number;
+  /** Peak RSS of the process (GNU time %M: the largest single process of a Python pool). */
+  peakRssMiB: number | undefined;
+  /** User + system CPU seconds of the process and its waited-for children. */
+  cpuSeconds: number | undefined;
+  exitCode: number | null;
+  loadAverage: number;
+  error?: string;
+}
+
+/** One tool on one input, all repetitions. */
+export interface SingleResult {
+  input: EndToEndInput['id'];
+  tool: EndToEndTool;
+  runs: ProcessRun[];
+  medianSeconds: number;
+  medianPeakRssMiB: number;
+  medianCpuPercent: number;
+}
+
+/** mixseg / peer, per repetition, on one input. */
+export interface EndToEndRatio {
+  input: EndToEndInput['id'];
+  peer: EndToEndTool;
+  time: PairedRatio;
+  peak: PairedRatio;
+}
+
+/** One batch run. */
+export interface BatchResult {
+  tool: EndToEndTool;
+  jobs: number;
+  run: ProcessRun;
+  volumesPerMinute: number;
+}
+
+/** What bench-results/cli.json holds. */
+export interface CliOutput {
+  benchmark: 'cli';
+  mode: 'quick' | 'full';
+  machine: MachineInfo;
+  git: GitRevision;
+  gnuTime: boolean;
+  peers: { sklearn: boolean; dipy: boolean; dipyRequested: boolean };
+  repetitions: number;
+  inputs: EndToEndInput[];
+  single: SingleResult[];
+  ratios: EndToEndRatio[];
+  batch: {
+    size: number;
+    input: EndToEndInput['id'];
+    results: BatchResult[];
+    /** batch seconds with --jobs 1 / with --jobs 2, per tool. */
+    speedUps: Partial<Record<EndToEndTool, number>>;
+    /** mixseg / peer batch seconds, per --jobs (one pair each). */
+    ratios: { peer: EndToEndTool; jobs: number; time: number }[];
+  };
+  notes: string[];
+  methodology: Record<string, string>;
+  totalSeconds: number;
+}
+
+const INPUTS: EndToEndInput[] = [
+  {
+    id: '2mm',
+    name: 'MNI152 T1 2 mm (91 x 109 x 91), brain mask',
+    path: join(DATA, 'mni152', 'MNI152_T1_2mm_Brain.nii.gz'),
+    mask: join(DATA, 'mni152', 'MNI152_T1_2mm_Brain_Mask.nii.gz'),
+  },
+  {
+    id: '1mm',
+    name: 'SRI24 T1 1 mm (240 x 240 x 155), nonzero mask',
+    path: join(DATA, 'sri24', 'spgr.nii.gz'),
+  },
+];
+
+const METHODOLOGY: Record<string, string> = {
+  mixseg:
+    'node apps/cli/dist/mixseg.mjs segment <input> [--mask <mask>] -o <dir> --jobs N: default options (ppf prior, ' +
+    'bias correction, 5 restarts, label map + 3 probability maps + JSON sidecars).',
+  peers:
+    'python/segment_job.py <sklearn|dipy>: nibabel read, the same mask, GaussianMixture(3, full, random_state=0) ' +
+    'fit + predict + predict_proba (or dipy TissueClassifierHMRF classify(image, 3, 0.1) and its PVE), nibabel ' +
+    "writes of the label map and 3 probability maps at gzip level 6 (mixseg's); batches with a multiprocessing " +
+    'Pool(N). Peers run single-threaded (OMP/OPENBLAS/MKL_NUM_THREADS=1), as mixseg runs one thread per job. ' +
+    'No bias correction or spatial prior for scikit-learn: it is the plain-mixture baseline.',
+  time: 'wall time of the whole process from spawn to exit (interpreter start-up included), median over the repetitions.',
+  memory:
+    'GNU time %M: peak RSS of the process; for a Python Pool the largest single process, not the sum (mixseg runs ' +
+    'its jobs as threads of one process, so its number is the total).',
+  ratios:
+    'mixseg / peer wall seconds (and peak RSS) within the same repetition, then the median; below 1 mixseg is faster.',
+  dipy: 'once per input: by default on the 2 mm volume; on the 1 mm volume only with --dipy (minutes and GBs).',
+};
+
+/** Runs a command under GNU time when present; never throws for a failed command. */
+function timedProcess(
+  command: string,
+  args: string[],
+  repetition: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProcessRun> {
   const withTime = existsSync(GNU_TIME);
-  const command = withTime ? GNU_TIME : process.execPath;
-  const fullArgs = withTime
-    ? ['-f', 'peak-rss-kib %M cpu-s %U %S', process.execPath, BIN, ...args]
-    : [BIN, ...args];
+  const fullCommand = withTime ? GNU_TIME : command;
+  const fullArgs = withTime ? ['-f', 'peak-rss-kib %M cpu-s %U %S', command, ...args] : args;
   const loadAverage = os.loadavg()[0]!;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(command, fullArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(fullCommand, fullArgs, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, TIMEOUT_MS);
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    child.on('error', reject);
-    child.on('close', (code) => {
+    const finish = (code: number | null, error?: string): void => {
+      clearTimeout(timer);
       const seconds = (performance.now() - started) / 1000;
       const match = /peak-rss-kib (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(stderr);
-      if (code !== 0) {
-        reject(new Error(`mixseg ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`));
-        return;
-      }
+      const failed = error ?? (timedOut ? 'timed out' : code !== 0 ? `exit code ${code}` : undefined);
       resolve({
+        repetition,
         seconds,
         peakRssMiB: match ? Number(match[1]) / 1024 : undefined,
         cpuSeconds: match ? Number(match[2]) + Number(match[3]) : undefined,
         exitCode: code,
         loadAverage,
+        ...(failed ? { error: `${failed}: ${stderr.trim().split('\n').slice(-4).join(' | ')}` } : {}),
       });
-    });
+    };
+    child.on('error', (error) => finish(null, error.message));
+    child.on('close', (code) => finish(code));
   });
 }
 
-/** CPU use in percent of one core: 200 % is two cores kept busy. */
-function cpuPercent(run: Run): string {
-  return run.cpuSeconds === undefined ? 'n/a' : ((100 * run.cpuSeconds) / run.seconds).toFixed(0);
+function runMixseg(
+  inputs: string[],
+  mask: string | undefined,
+  out: string,
+  jobs: number,
+  repetition: number,
+) {
+  return timedProcess(
+    process.execPath,
+    [BIN, 'segment', ...inputs, ...(mask ? ['--mask', mask] : []), '-o', out, '--jobs', String(jobs)],
+    repetition,
+  );
 }
 
+function runPeer(
+  peer: 'sklearn' | 'dipy',
+  inputs: string[],
+  mask: string | undefined,
+  out: string,
+  jobs: number,
+  repetition: number,
+) {
+  return timedProcess(
+    PYTHON,
+    [JOB_SCRIPT, peer, '--out', out, ...(mask ? ['--mask', mask] : []), '--jobs', String(jobs), ...inputs],
+    repetition,
+    { ...process.env, ...SINGLE_THREAD },
+  );
+}
+
+function probe(module: string): boolean {
+  return spawnSync(PYTHON, ['-c', `import nibabel, ${module}`]).status === 0;
+}
+
+/** CPU use in percent of one core: 200 % is two cores kept busy. */
+function cpuPercent(run: ProcessRun): number {
+  return run.cpuSeconds === undefined ? Number.NaN : (100 * run.cpuSeconds) / run.seconds;
+}
+
+function summariseSingle(input: EndToEndInput['id'], tool: EndToEndTool, runs: ProcessRun[]): SingleResult {
+  const ok = runs.filter((r) => !r.error);
+  return {
+    input,
+    tool,
+    runs,
+    medianSeconds: median(ok.map((r) => r.seconds)),
+    medianPeakRssMiB: median(ok.map((r) => r.peakRssMiB ?? Number.NaN)),
+    medianCpuPercent: median(ok.map(cpuPercent)),
+  };
+}
+
+/** Options of {@link runCliSegment}. */
 export interface CliBenchOptions {
   quick: boolean;
+  /** Also run dipy on the 1 mm volume. */
+  dipy: boolean;
   log?: (line: string) => void;
 }
 
+/** Runs the benchmark, prints the tables, writes bench-results/[quick/]cli.json. */
 export async function runCliSegment(options: CliBenchOptions): Promise<string | undefined> {
   const log = options.log ?? ((line: string) => console.log(line));
-  if (!existsSync(INPUT)) {
-    log(
-      `SKIPPED: ${INPUT} not found (the shared data folder ../shared/data beside the repository is absent).`,
-    );
+  const missing = INPUTS.flatMap((input) => [input.path, ...(input.mask ? [input.mask] : [])]).filter(
+    (path) => !existsSync(path),
+  );
+  if (missing.length > 0) {
+    log(`SKIPPED: ${missing.join(', ')} not found (../shared/data beside the repository is absent).`);
     return undefined;
   }
+  const started = performance.now();
   const build = spawnSync(process.execPath, ['build.mjs'], { cwd: CLI_ROOT, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('building apps/cli (node build.mjs) failed');
   const machine = machineInfo();
   const repetitions = options.quick ? 1 : 3;
+  const batchInput = options.quick ? INPUTS[0]! : INPUTS[1]!;
   const batchSize = options.quick ? 2 : 8;
+  const peers = { sklearn: probe('sklearn'), dipy: probe('dipy') };
+  const notes: string[] = [];
+  if (!existsSync(GNU_TIME)) notes.push(`${GNU_TIME} is absent: no peak RSS or CPU time`);
+  if (!peers.sklearn)
+    notes.push(`scikit-learn or nibabel is not installed for ${PYTHON}: its rows are skipped`);
+  if (!peers.dipy) notes.push(`dipy or nibabel is not installed for ${PYTHON}: its rows are skipped`);
+  else if (!options.dipy)
+    notes.push('dipy on the 1 mm volume: not run (minutes and GBs); `pnpm bench cli --dipy` runs it');
   log(
-    `cli benchmark (${options.quick ? 'quick' : 'full'}): ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}; ` +
-      `GNU time ${existsSync(GNU_TIME) ? 'found' : 'absent (no peak RSS)'}`,
+    `end-to-end benchmark (${options.quick ? 'quick' : 'full'}): ${machine.cores} cores, ${machine.cpuModel}, Node ${machine.node}; ` +
+      `GNU time ${existsSync(GNU_TIME) ? 'found' : 'absent'}; sklearn ${peers.sklearn ? 'yes' : 'no'}, dipy ${peers.dipy ? 'yes' : 'no'}`,
   );
   const directory = mkdtempSync(join(os.tmpdir(), 'mixseg-bench-cli-'));
+  const runs = new Map<string, ProcessRun[]>();
+  const add = (input: string, tool: EndToEndTool, run: ProcessRun): void => {
+    const key = `${input}/${tool}`;
+    runs.set(key, [...(runs.get(key) ?? []), run]);
+    log(
+      `  ${tool} ${input}, run ${run.repetition + 1}: ${run.error ? `FAILED (${run.error})` : `${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? 'n/a'} MiB`}`,
+    );
+  };
+  const batch: BatchResult[] = [];
   try {
-    const single: Run[] = [];
-    for (let r = 0; r < repetitions; r++) {
-      const run = await runMixseg(['segment', INPUT, '-o', join(directory, `single-${r}`), '--jobs', '1']);
-      log(
-        `  segment, one volume, run ${r + 1}: ${run.seconds.toFixed(2)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? 'n/a'} MiB`,
-      );
-      single.push(run);
+    for (let repetition = 0; repetition < repetitions; repetition++) {
+      for (const input of INPUTS) {
+        const out = (tool: string) => join(directory, `${tool}-${input.id}-${repetition}`);
+        add(input.id, 'mixseg', await runMixseg([input.path], input.mask, out('mixseg'), 1, repetition));
+        if (peers.sklearn) {
+          add(
+            input.id,
+            'sklearn',
+            await runPeer('sklearn', [input.path], input.mask, out('sklearn'), 1, repetition),
+          );
+        }
+        const dipyHere = peers.dipy && repetition === 0 && (input.id === '2mm' || options.dipy);
+        if (dipyHere)
+          add(input.id, 'dipy', await runPeer('dipy', [input.path], input.mask, out('dipy'), 1, 0));
+      }
     }
     const batchInputs = join(directory, 'batch-inputs');
     mkdirSync(batchInputs);
+    const names: string[] = [];
     for (let i = 1; i <= batchSize; i++) {
-      symlinkSync(INPUT, join(batchInputs, `sub-${String(i).padStart(2, '0')}_T1w.nii.gz`));
+      const name = join(batchInputs, `sub-${String(i).padStart(2, '0')}_T1w.nii.gz`);
+      symlinkSync(batchInput.path, name);
+      names.push(name);
     }
-    const batch: Record<string, Run> = {};
+    const tools: EndToEndTool[] = ['mixseg', ...(peers.sklearn ? (['sklearn'] as const) : [])];
     for (const jobs of [1, 2]) {
-      const run = await runMixseg([
-        'segment',
-        batchInputs,
-        '-o',
-        join(directory, `batch-jobs-${jobs}`),
-        '--jobs',
-        String(jobs),
-      ]);
-      log(
-        `  batch of ${batchSize}, --jobs ${jobs}: ${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? 'n/a'} MiB`,
-      );
-      batch[jobs] = run;
+      for (const tool of tools) {
+        const out = join(directory, `batch-${tool}-${jobs}`);
+        const run =
+          tool === 'mixseg'
+            ? await runMixseg([batchInputs], batchInput.mask, out, jobs, 0)
+            : await runPeer('sklearn', names, batchInput.mask, out, jobs, 0);
+        log(
+          `  batch of ${batchSize} (${batchInput.id}), ${tool} --jobs ${jobs}: ${run.error ? `FAILED (${run.error})` : `${run.seconds.toFixed(1)} s, peak RSS ${run.peakRssMiB?.toFixed(0) ?? 'n/a'} MiB`}`,
+        );
+        batch.push({
+          tool,
+          jobs,
+          run,
+          volumesPerMinute: run.error ? Number.NaN : (batchSize / run.seconds) * 60,
+        });
+      }
     }
-    const singleSeconds = median(single.map((r) => r.seconds));
-    const singleRss = median(single.map((r) => r.peakRssMiB ?? Number.NaN));
-    const throughput = (run: Run) => (batchSize / run.seconds) * 60;
-    const speedUp = batch[1]!.seconds / batch[2]!.seconds;
-    const rows = [
-      [
-        'segment, 1 volume',
-        formatNumber(singleSeconds),
-        formatNumber(singleRss, 4),
-        cpuPercent(single[0]!),
-        '',
-        '',
-      ],
-      ...[1, 2].map((jobs) => [
-        `batch of ${batchSize}, --jobs ${jobs}`,
-        formatNumber(batch[jobs]!.seconds),
-        formatNumber(batch[jobs]!.peakRssMiB ?? Number.NaN, 4),
-        cpuPercent(batch[jobs]!),
-        formatNumber(throughput(batch[jobs]!)),
-        jobs === 2 ? `${speedUp.toFixed(2)}x` : '1x',
-      ]),
-    ];
-    log('');
-    log(
-      formatTable(
-        [
-          'run (SRI24 spgr, 240x240x155, 1 mm)',
-          'wall s',
-          'peak RSS MiB',
-          'CPU %',
-          'volumes / min',
-          'speed-up',
-        ],
-        rows,
-        new Set([1, 2, 3, 4, 5]),
-      ),
-    );
-    const path = writeJson(join(repoRoot, 'bench-results', `cli${options.quick ? '.quick' : ''}.json`), {
-      machine,
-      input: INPUT,
-      command: 'node apps/cli/dist/mixseg.mjs segment <input> -o <dir> --jobs N (default options)',
-      single: { runs: single, medianSeconds: singleSeconds, medianPeakRssMiB: singleRss },
-      batch: { size: batchSize, jobs1: batch[1], jobs2: batch[2], speedUp },
-    });
-    const busiest = Math.max(...Object.values(batch).map((run) => run.loadAverage));
-    if (busiest > 0.5) {
-      log(
-        `NOTE: the load average was up to ${busiest.toFixed(2)} on ${machine.cores} cores when a batch started: ` +
-          'other work competed for the cores, so the --jobs 2 speed-up is a lower bound (see CPU %).',
-      );
-    }
-    log(`\nwrote ${path}`);
-    return path;
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+  const single: SingleResult[] = [];
+  for (const [key, list] of runs) {
+    const [input, tool] = key.split('/') as [EndToEndInput['id'], EndToEndTool];
+    single.push(summariseSingle(input, tool, list));
+    for (const run of list.filter((r) => r.error)) notes.push(`${tool} on ${input} failed: ${run.error}`);
+  }
+  for (const b of batch.filter((x) => x.run.error)) {
+    notes.push(`${b.tool} batch with --jobs ${b.jobs} failed: ${b.run.error}`);
+  }
+  const series = (list: ProcessRun[] | undefined, pick: (run: ProcessRun) => number | undefined) =>
+    (list ?? [])
+      .filter((r) => !r.error)
+      .map((r) => ({ repetition: r.repetition, value: pick(r) ?? Number.NaN }));
+  const ratios: EndToEndRatio[] = [];
+  for (const input of INPUTS) {
+    const mine = runs.get(`${input.id}/mixseg`);
+    for (const peer of ['sklearn', 'dipy'] as const) {
+      const theirs = runs.get(`${input.id}/${peer}`);
+      if (!theirs) continue;
+      ratios.push({
+        input: input.id,
+        peer,
+        time: pairedRatio(
+          series(mine, (r) => r.seconds),
+          series(theirs, (r) => r.seconds),
+        ),
+        peak: pairedRatio(
+          series(mine, (r) => r.peakRssMiB),
+          series(theirs, (r) => r.peakRssMiB),
+        ),
+      });
+    }
+  }
+  const batchSeconds = (tool: EndToEndTool, jobs: number): number => {
+    const found = batch.find((b) => b.tool === tool && b.jobs === jobs);
+    return found && !found.run.error ? found.run.seconds : Number.NaN;
+  };
+  const speedUps: Partial<Record<EndToEndTool, number>> = {};
+  for (const tool of new Set(batch.map((b) => b.tool)))
+    speedUps[tool] = batchSeconds(tool, 1) / batchSeconds(tool, 2);
+  const batchRatios = [1, 2].flatMap((jobs) =>
+    peers.sklearn
+      ? [
+          {
+            peer: 'sklearn' as const,
+            jobs,
+            time: batchSeconds('mixseg', jobs) / batchSeconds('sklearn', jobs),
+          },
+        ]
+      : [],
+  );
+  const totalSeconds = (performance.now() - started) / 1000;
+
+  const inputName = (id: string) => INPUTS.find((i) => i.id === id)!.name;
+  log('');
+  log(
+    formatTable(
+      ['input', 'tool', 'wall s', 'peak RSS MiB', 'CPU %', 'mixseg/peer time', 'mixseg/peer peak'],
+      single.map((s) => {
+        const ratio = ratios.find((r) => r.input === s.input && r.peer === s.tool);
+        return [
+          inputName(s.input),
+          s.tool,
+          formatNumber(s.medianSeconds),
+          formatNumber(s.medianPeakRssMiB, 4),
+          formatNumber(s.medianCpuPercent, 3),
+          ratio ? formatNumber(ratio.time.median) : '',
+          ratio ? formatNumber(ratio.peak.median) : '',
+        ];
+      }),
+      new Set([2, 3, 4, 5, 6]),
+    ),
+  );
+  log('');
+  log(
+    formatTable(
+      [
+        `batch of ${batchSize} x ${batchInput.id}`,
+        'wall s',
+        'peak RSS MiB',
+        'CPU %',
+        'volumes / min',
+        'speed-up vs --jobs 1',
+      ],
+      batch.map((b) => [
+        `${b.tool} --jobs ${b.jobs}`,
+        formatNumber(b.run.seconds),
+        formatNumber(b.run.peakRssMiB ?? Number.NaN, 4),
+        formatNumber(cpuPercent(b.run), 3),
+        formatNumber(b.volumesPerMinute),
+        b.jobs === 2 ? `${formatNumber(speedUps[b.tool] ?? Number.NaN)}x` : '1x',
+      ]),
+      new Set([1, 2, 3, 4, 5]),
+    ),
+  );
+  for (const note of notes) log(`note: ${note}`);
+  const busiest = Math.max(...batch.map((b) => b.run.loadAverage));
+  if (busiest > 0.5) {
+    notes.push(
+      `the 1-minute load average was up to ${busiest.toFixed(2)} on ${machine.cores} cores when a batch started: ` +
+        'other work competed for the cores, so the --jobs 2 speed-ups are lower bounds',
+    );
+    log(`NOTE: ${notes.at(-1)}`);
+  }
+  const output: CliOutput = {
+    benchmark: 'cli',
+    mode: options.quick ? 'quick' : 'full',
+    machine,
+    git: gitRevision(),
+    gnuTime: existsSync(GNU_TIME),
+    peers: { ...peers, dipyRequested: options.dipy },
+    repetitions,
+    inputs: INPUTS.map((input) => ({
+      ...input,
+      path: input.path.replace(DATA, '../shared/data'),
+      ...(input.mask ? { mask: input.mask.replace(DATA, '../shared/data') } : {}),
+    })),
+    single,
+    ratios,
+    batch: { size: batchSize, input: batchInput.id, results: batch, speedUps, ratios: batchRatios },
+    notes,
+    methodology: METHODOLOGY,
+    totalSeconds,
+  };
+  const path = writeJson(resultsPath('cli', options.quick), output);
+  log(`\nwrote ${path} (${totalSeconds.toFixed(0)} s)`);
+  return path;
 }

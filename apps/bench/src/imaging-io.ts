@@ -37,11 +37,13 @@ import {
   type ChildOutcome,
   formatNumber,
   formatTable,
+  gitRevision,
   type MachineInfo,
   machineInfo,
   mebibytes,
   median,
   repoRoot,
+  resultsPath,
   runJsonChild,
   writeJson,
 } from './measure.ts';
@@ -609,6 +611,7 @@ export async function runImagingIo(options: ImagingIoOptions): Promise<string | 
     mode: options.quick ? 'quick' : 'full',
     repetitions,
     machine,
+    git: gitRevision(),
     versions: {
       node: machine.node,
       mixsegImaging: imagingBefore,
@@ -634,10 +637,7 @@ export async function runImagingIo(options: ImagingIoOptions): Promise<string | 
     readChecksumsAgree: checksumsAgree ?? null,
     verification: verification ?? null,
   };
-  const path = writeJson(
-    join(repoRoot, 'bench-results', options.quick ? 'imaging-io.quick.json' : 'imaging-io.json'),
-    output,
-  );
+  const path = writeJson(resultsPath('imaging-io', options.quick), output);
 
   log('');
   log(

@@ -2,10 +2,10 @@
  * Small helpers shared by the benchmarks: robust statistics, machine description, plain-text
  * tables, result files and child processes that answer with one JSON document on stdout.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Root of the monorepo (apps/bench/src/ -> ../../..). */
@@ -21,6 +21,46 @@ export function median(values: readonly number[]): number {
   const sorted = [...finite].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * Where a benchmark's JSON goes: `bench-results/<name>.json` for full runs, and
+ * `bench-results/quick/<name>.json` for `--quick` smoke runs (kept apart, and out of git, so that
+ * a quick run never replaces the numbers of a full one).
+ */
+export function resultsPath(name: string, quick: boolean): string {
+  return join(resultsDirectory(quick), `${name}.json`);
+}
+
+/** `bench-results/` for full runs, `bench-results/quick/` for `--quick` runs. */
+export function resultsDirectory(quick: boolean): string {
+  return quick ? join(repoRoot, 'bench-results', 'quick') : join(repoRoot, 'bench-results');
+}
+
+/** Which code was measured: the commit, and whether the working tree differed from it. */
+export interface GitRevision {
+  commit: string | undefined;
+  /** Short form of `commit`. */
+  shortCommit: string | undefined;
+  branch: string | undefined;
+  /** `git status --porcelain` lines of tracked files outside bench-results/ (empty: clean). */
+  uncommitted: string[];
+}
+
+/** The repository's HEAD and working-tree state; undefined fields when git is unavailable. */
+export function gitRevision(): GitRevision {
+  const git = (args: readonly string[]): string | undefined => {
+    const run = spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+    return run.status === 0 ? run.stdout.trimEnd() : undefined;
+  };
+  const commit = git(['rev-parse', 'HEAD']);
+  const status = git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench-results']);
+  return {
+    commit,
+    shortCommit: commit?.slice(0, 7),
+    branch: git(['rev-parse', '--abbrev-ref', 'HEAD']),
+    uncommitted: status ? status.split('\n') : [],
+  };
 }
 
 /** Successive differences: `[t1 - t0, t2 - t1, ...]`. */
@@ -82,6 +122,7 @@ export function formatTable(
 export function formatNumber(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return 'n/a';
   const magnitude = Math.abs(value);
+  if (magnitude >= 1000) return value.toFixed(0);
   if (magnitude >= 100) return value.toFixed(Math.max(0, digits - 2));
   if (magnitude >= 1) return value.toFixed(digits - 1);
   if (magnitude >= 0.01) return value.toFixed(digits);

@@ -1,172 +1,421 @@
 /**
- * `pnpm bench segmentation`: accuracy (Dice per class against the reference), wall time and peak
- * memory of whole segmentations (read, fit, spatial prior, write the label and probability maps)
- * on every pair in ../shared/data with ground truth, for each prior, next to scikit-learn's plain
- * GaussianMixture and dipy's HMRF on the same voxels. dipy takes ~3 minutes and 2.5 GB per
- * SRI24 volume, so it runs only with `--dipy`. Peers that are not installed are skipped with a note.
+ * `pnpm bench segmentation`: accuracy (Dice per class against the reference), time and peak memory
+ * of whole segmentations on every pair in ../shared/data with a reference and on synthetic
+ * phantoms, for each spatial prior (none, ppf, mrf, atlas where the SPM maps line up), next to
+ * scikit-learn's plain GaussianMixture and dipy's HMRF on exactly the same voxels.
+ *
+ * Every run is a fresh process (its peak RSS is its own) that reads the channels, segments inside
+ * reference > 0 and scores itself. Repetitions are interleaved (every contestant of a dataset in
+ * repetition r, then r + 1) and time ratios mixseg / peer are taken within a repetition, then their
+ * median. dipy's HMRF runs once per dataset, by default on the small inputs only (phantoms, slices,
+ * MNI152 2 mm: seconds each) and on the 1 mm volumes with --dipy (minutes and GBs each). Peers
+ * that are not installed are skipped with a note.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
+import type { SegmentOptions } from '@mixseg/imaging';
 import {
   benchRoot,
   formatNumber,
   formatTable,
+  type GitRevision,
+  gitRevision,
+  type MachineInfo,
   machineInfo,
   median,
   repoRoot,
+  resultsPath,
   runJsonChild,
   writeJson,
 } from './measure.ts';
+import { type PairedRatio, pairedRatio } from './paired-ratio.ts';
+import { prepareDatasets, type SegmentationDataset, type SkippedDataset } from './segmentation-datasets.ts';
+import type { SegmentationOutcome, SegmentationWorkerConfig } from './worker-segmentation.ts';
 
-interface Outcome {
-  dice: number[];
-  seconds: number;
-  peakMiB: number | null;
-  timings?: Record<string, number>;
-  iterations?: { mixture: number; spatial: number };
+/** Who produced a result. */
+export type SegmentationTool = 'mixseg' | 'sklearn' | 'dipy';
+
+/** One mixseg configuration: a name for the tables and the options given to segment(). */
+export interface MixsegConfiguration {
+  name: string;
+  options: SegmentOptions;
+  /** Needs the dataset's atlas maps. */
+  atlas?: boolean;
 }
 
-interface Dataset {
-  name: string;
-  reference: string;
-  channels: string[];
-  atlas?: string[];
+/** One process's outcome. */
+export interface SegmentationRun {
+  repetition: number;
+  loadAverage: number;
+  /** The whole child process, interpreter start-up included, seconds. */
+  processSeconds: number;
+  outcome?: SegmentationOutcome;
+  error?: string;
+}
+
+/** One contestant on one dataset. */
+export interface SegmentationResult {
+  dataset: string;
+  contestant: string;
+  tool: SegmentationTool;
+  /** Dice of CSF, GM, WM (of the first run: every contestant is deterministic given its seed). */
+  dice: number[];
+  meanDice: number;
+  /** Medians over the runs. */
+  segmentSeconds: number;
+  readSeconds: number;
+  processSeconds: number;
+  peakMiB: number;
+  runs: SegmentationRun[];
+  /** mixseg segment time / scikit-learn's, per repetition, and their median. */
+  timeRatioToSklearn?: PairedRatio;
+  /** mixseg segment time / dipy's (dipy runs once: one pair). */
+  timeRatioToDipy?: PairedRatio;
+  /** mixseg peak RSS / scikit-learn's, per repetition, and their median. */
+  peakRatioToSklearn?: PairedRatio;
+}
+
+/** A contestant that did not run on a dataset, and why. */
+export interface SegmentationNote {
+  dataset: string;
+  contestant: string;
+  note: string;
+}
+
+/** What bench-results/segmentation.json holds. */
+export interface SegmentationOutput {
+  benchmark: 'segmentation';
+  mode: 'quick' | 'full';
+  machine: MachineInfo;
+  git: GitRevision;
+  peers: {
+    python: string;
+    sklearn: { available: boolean; version?: string; note?: string };
+    dipy: { available: boolean; version?: string; note?: string; requested: boolean };
+  };
+  methodology: Record<string, string>;
+  datasets: (SegmentationDataset & { repetitions: number })[];
+  skippedDatasets: SkippedDataset[];
+  results: SegmentationResult[];
+  notes: SegmentationNote[];
+  totalSeconds: number;
 }
 
 const DATA = join(repoRoot, '..', 'shared', 'data');
 const PYTHON = '/usr/bin/python3';
 const WORKER = join(benchRoot, 'src', 'worker-segmentation.ts');
 const PEERS_SCRIPT = join(benchRoot, 'python', 'segment_peers.py');
+const CHILD_TIMEOUT_MS = 20 * 60 * 1000;
+/** Volumes with more voxels than this (the 1 mm ones) get fewer repetitions. */
+const LARGE_VOLUME_VOXELS = 2e6;
+const REPETITIONS = { quick: 1, small: 3, large: 2 };
 
-const DATASETS: Dataset[] = [
-  { name: 'SRI24 T1', reference: 'sri24/tissues.nii.gz', channels: ['sri24/spgr.nii.gz'] },
-  {
-    name: 'SRI24 T1+T2+PD',
-    reference: 'sri24/tissues.nii.gz',
-    channels: ['sri24/spgr.nii.gz', 'sri24/late.nii.gz', 'sri24/erly.nii.gz'],
-  },
-  {
-    name: 'MNI152 2 mm vs FAST',
-    reference: 'mni152/MNI152_T1_2mm_Brain_FAST_seg.nii.gz',
-    channels: ['mni152/MNI152_T1_2mm_Brain.nii.gz'],
-    atlas: ['spm12/OldSeg_csf.nii', 'spm12/OldSeg_grey.nii', 'spm12/OldSeg_white.nii'],
-  },
-];
-
-const CONFIGURATIONS: { name: string; options: Record<string, unknown>; atlas?: boolean }[] = [
+/** The configurations of every run: what the issue asks for, with the defaults a user gets. */
+export const CONFIGURATIONS: MixsegConfiguration[] = [
   { name: 'none', options: { prior: 'none' } },
   { name: 'ppf (default)', options: {} },
   { name: 'mrf', options: { prior: 'mrf' } },
+  { name: 'atlas', options: { prior: 'atlas' }, atlas: true },
+];
+
+/** Extra configurations with --variants (for tuning work; not in the default run). */
+export const VARIANT_CONFIGURATIONS: MixsegConfiguration[] = [
   { name: 'mrf, diag', options: { prior: 'mrf', covarianceType: 'diag' } },
   {
     name: 'FAST-like: mrf 0.1, shrinkage 0.05',
     options: { prior: 'mrf', beta: 0.1, covarianceShrinkage: 0.05 },
   },
-  { name: 'atlas (ppf + SPM maps)', options: { prior: 'atlas' }, atlas: true },
-  { name: 'FAST-like + atlas', options: { prior: 'mrf', beta: 0.1, covarianceShrinkage: 0.05 }, atlas: true },
+  {
+    name: 'FAST-like + atlas',
+    options: { prior: 'mrf', beta: 0.1, covarianceShrinkage: 0.05 },
+    atlas: true,
+  },
 ];
 
-export async function runSegmentation(options: { quick: boolean; dipy: boolean }): Promise<unknown> {
-  if (!existsSync(DATA)) {
-    console.log(`segmentation: ${DATA} is absent; nothing to measure`);
-    return { skipped: 'no ../shared/data' };
-  }
-  const repetitions = options.quick ? 1 : 3;
-  const rows: string[][] = [];
-  const records: Record<string, unknown>[] = [];
-  const notes: string[] = [];
-  const path = (p: string) => join(DATA, p);
-  for (const dataset of DATASETS) {
-    const contestants: { name: string; run: () => Promise<Outcome | string> }[] = [];
-    for (const configuration of CONFIGURATIONS) {
-      if (configuration.atlas && !dataset.atlas) continue;
-      contestants.push({
-        name: `mixseg ${configuration.name}`,
-        run: async () => {
-          const child = await runJsonChild<Outcome>(process.execPath, [
-            '--import',
-            'tsx',
-            WORKER,
-            JSON.stringify(configuration.options),
-            path(dataset.reference),
-            configuration.atlas && dataset.atlas ? dataset.atlas.map(path).join(',') : '-',
-            ...dataset.channels.map(path),
-          ]);
-          return child.result ?? `failed: ${child.error} ${child.stderr.slice(-300)}`;
-        },
-      });
-    }
-    // dipy's HMRF takes one channel
-    const peers = ['sklearn', ...(options.dipy && dataset.channels.length === 1 ? ['dipy'] : [])];
-    for (const peer of peers) {
-      contestants.push({
-        name: peer === 'sklearn' ? 'scikit-learn GaussianMixture (full)' : 'dipy HMRF (beta 0.1)',
-        run: async () => {
-          const child = await runJsonChild<Outcome>(
-            PYTHON,
-            [PEERS_SCRIPT, peer, path(dataset.reference), ...dataset.channels.map(path)],
-            { cwd: join(benchRoot, 'python'), timeoutMs: 20 * 60 * 1000 },
-          );
-          return child.result ?? `skipped: ${child.error} ${child.stderr.trim().split('\n').at(-1) ?? ''}`;
-        },
-      });
-    }
-    for (const contestant of contestants) {
-      const outcomes: Outcome[] = [];
-      let failure: string | undefined;
-      const runs = contestant.name.startsWith('dipy') ? 1 : repetitions;
-      for (let r = 0; r < runs; r++) {
-        const outcome = await contestant.run();
-        if (typeof outcome === 'string') {
-          failure = outcome;
-          break;
-        }
-        outcomes.push(outcome);
-      }
-      if (failure || outcomes.length === 0) {
-        notes.push(`${dataset.name}, ${contestant.name}: ${failure}`);
-        continue;
-      }
-      const dice = outcomes[0]!.dice;
-      const seconds = median(outcomes.map((o) => o.seconds));
-      const peak = median(outcomes.map((o) => o.peakMiB ?? Number.NaN));
-      rows.push([
-        dataset.name,
-        contestant.name,
-        ...dice.map((d) => d.toFixed(3)),
-        (dice.reduce((a, b) => a + b, 0) / 3).toFixed(3),
-        formatNumber(seconds),
-        formatNumber(peak),
-      ]);
-      records.push({
-        dataset: dataset.name,
-        contestant: contestant.name,
-        dice,
-        seconds,
-        peakMiB: peak,
-        runs: outcomes,
-      });
-      console.log(rows.at(-1)!.join(' | '));
-    }
-  }
-  console.log(
-    `\n${formatTable(
-      ['data', 'method', 'CSF', 'GM', 'WM', 'mean', 'seconds', 'peak MiB'],
-      rows,
-      new Set([2, 3, 4, 5, 6, 7]),
-    )}`,
-  );
-  for (const note of notes) console.log(`note: ${note}`);
-  const file = writeJson(join(repoRoot, 'bench-results', 'segmentation.json'), {
-    machine: machineInfo(),
-    repetitions,
-    methodology:
-      'Each row is a fresh process: read the channels, segment inside the reference mask (reference > 0), ' +
-      'write the label map and 4-D probability maps (gzip) for mixseg; peers fit and predict only. Dice ' +
-      'per class against the reference on the same voxels; seconds and peak RSS (VmHWM) are medians.',
-    results: records,
-    notes,
+export const SKLEARN_NAME = 'scikit-learn GaussianMixture (full)';
+export const DIPY_NAME = 'dipy HMRF (beta 0.1)';
+
+const METHODOLOGY: Record<string, string> = {
+  voxels:
+    'every contestant reads the same NIfTI files (PNG slices, the nii2mesh FAST fractions and the phantoms are ' +
+    'written as NIfTI first) and is fitted and scored inside the same mask, reference > 0.',
+  dice: 'per class (1 CSF, 2 GM, 3 WM) against the reference, inside the mask; deterministic given the seeds, so the first run is reported.',
+  time:
+    'segment seconds = mask, fit, spatial prior and labels (mixseg: segment() with its defaults, bias ' +
+    'correction, 5 restarts and probability maps included; scikit-learn: GaussianMixture(3, full, ' +
+    'random_state=0).fit + predict; dipy: TissueClassifierHMRF().classify(image, 3, 0.1)), median over the ' +
+    'repetitions; reading and writing files are left to the end-to-end (cli) benchmark.',
+  ratios:
+    'mixseg / peer segment seconds (and peak RSS) within the same repetition, then the median; below 1 ' +
+    'mixseg is faster (smaller). dipy runs once per dataset, so its ratio has one pair.',
+  memory: 'peak RSS = VmHWM of the child process (its own high-water mark), median over the repetitions.',
+  repetitions: `${REPETITIONS.small} for inputs up to ${LARGE_VOLUME_VOXELS / 1e6} M voxels, ${REPETITIONS.large} above (the 1 mm volumes); 1 with --quick; dipy once.`,
+  atlas:
+    'the SPM12 OldSeg CSF/GM/WM maps are in MNI space: they line up (through the affines) with the MNI152 ' +
+    'images only, so the atlas prior runs there.',
+  references:
+    'SRI24: the atlas tissue map (crisp); MNI152 and nii2mesh: FSL FAST output, a reference to agree with, not ' +
+    'truth (nii2mesh: argmax of the FAST fractions, CSF = 1 - GM - WM, inside the largest connected ' +
+    'component of bet > 0, which drops the two synthetic spheres); PNG slices: the labels PNG; phantoms: ' +
+    'generatePhantom ground truth (Gaussian noise as a fraction of the WM intensity, multiplicative bias ' +
+    'field 1 + a s(u), partial-volume voxels labelled by their majority tissue).',
+};
+
+function probePython(module: string): { available: boolean; version?: string; note?: string } {
+  const probe = spawnSync(PYTHON, ['-c', `import ${module}; print(${module}.__version__)`], {
+    encoding: 'utf8',
   });
-  console.log(`wrote ${file}`);
-  return records;
+  if (probe.status === 0) return { available: true, version: probe.stdout.trim() };
+  const reason = probe.error?.message ?? probe.stderr.trim().split('\n').at(-1) ?? 'unknown error';
+  return { available: false, note: `${module} is not installed for ${PYTHON} (${reason}): skipped` };
+}
+
+/** Repetitions of a dataset: fewer for the 1 mm volumes. */
+export function repetitionsFor(dataset: Pick<SegmentationDataset, 'dims'>, quick: boolean): number {
+  if (quick) return REPETITIONS.quick;
+  const voxels = dataset.dims[0] * dataset.dims[1] * dataset.dims[2];
+  return voxels > LARGE_VOLUME_VOXELS ? REPETITIONS.large : REPETITIONS.small;
+}
+
+interface Contestant {
+  name: string;
+  tool: SegmentationTool;
+  /** Runs in repetition 0 only. */
+  once: boolean;
+  run: () => Promise<{ outcome?: SegmentationOutcome; error?: string; processSeconds: number }>;
+}
+
+function mixsegContestant(dataset: SegmentationDataset, configuration: MixsegConfiguration): Contestant {
+  const config: SegmentationWorkerConfig = {
+    options: configuration.options,
+    reference: dataset.reference,
+    atlas: configuration.atlas && dataset.atlas ? dataset.atlas : null,
+    channels: dataset.channels,
+  };
+  return {
+    name: `mixseg ${configuration.name}`,
+    tool: 'mixseg',
+    once: false,
+    run: async () => {
+      const child = await runJsonChild<SegmentationOutcome>(
+        process.execPath,
+        ['--import', 'tsx', WORKER, JSON.stringify(config)],
+        { cwd: benchRoot, timeoutMs: CHILD_TIMEOUT_MS },
+      );
+      return child.result && !child.error
+        ? { outcome: child.result, processSeconds: child.wallMs / 1000 }
+        : {
+            error: `${child.error}: ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+            processSeconds: child.wallMs / 1000,
+          };
+    },
+  };
+}
+
+function peerContestant(dataset: SegmentationDataset, tool: 'sklearn' | 'dipy'): Contestant {
+  return {
+    name: tool === 'sklearn' ? SKLEARN_NAME : DIPY_NAME,
+    tool,
+    once: tool === 'dipy',
+    run: async () => {
+      const child = await runJsonChild<SegmentationOutcome>(
+        PYTHON,
+        [PEERS_SCRIPT, tool, dataset.reference, ...dataset.channels],
+        { cwd: join(benchRoot, 'python'), timeoutMs: CHILD_TIMEOUT_MS },
+      );
+      return child.result && !child.error
+        ? { outcome: child.result, processSeconds: child.wallMs / 1000 }
+        : {
+            error: `${child.error}: ${(child.result as { error?: string } | undefined)?.error ?? child.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+            processSeconds: child.wallMs / 1000,
+          };
+    },
+  };
+}
+
+function summarise(dataset: string, contestant: Contestant, runs: SegmentationRun[]): SegmentationResult {
+  const ok = runs.filter((r) => r.outcome);
+  const first = ok[0]!.outcome!;
+  return {
+    dataset,
+    contestant: contestant.name,
+    tool: contestant.tool,
+    dice: first.dice,
+    meanDice: first.dice.reduce((a, b) => a + b, 0) / first.dice.length,
+    segmentSeconds: median(ok.map((r) => r.outcome!.segmentSeconds)),
+    readSeconds: median(ok.map((r) => r.outcome!.readSeconds)),
+    processSeconds: median(ok.map((r) => r.processSeconds)),
+    peakMiB: median(ok.map((r) => r.outcome!.peakMiB ?? Number.NaN)),
+    runs,
+  };
+}
+
+/** Paired ratios of each mixseg row against the peers of the same dataset. */
+function addRatios(results: SegmentationResult[]): void {
+  const series = (result: SegmentationResult, pick: (o: SegmentationOutcome) => number | null) =>
+    result.runs
+      .filter((r) => r.outcome)
+      .map((r) => ({ repetition: r.repetition, value: pick(r.outcome!) ?? Number.NaN }));
+  for (const result of results) {
+    if (result.tool !== 'mixseg') continue;
+    const sklearn = results.find((r) => r.dataset === result.dataset && r.tool === 'sklearn');
+    const dipy = results.find((r) => r.dataset === result.dataset && r.tool === 'dipy');
+    const time = (o: SegmentationOutcome) => o.segmentSeconds;
+    const peak = (o: SegmentationOutcome) => o.peakMiB;
+    if (sklearn) {
+      result.timeRatioToSklearn = pairedRatio(series(result, time), series(sklearn, time));
+      result.peakRatioToSklearn = pairedRatio(series(result, peak), series(sklearn, peak));
+    }
+    if (dipy) result.timeRatioToDipy = pairedRatio(series(result, time), series(dipy, time));
+  }
+}
+
+/** Options of {@link runSegmentation}. */
+export interface SegmentationBenchOptions {
+  quick: boolean;
+  /** Also run dipy's HMRF on the 1 mm volumes. */
+  dipy: boolean;
+  /** Add {@link VARIANT_CONFIGURATIONS}. */
+  variants?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Runs the benchmark, prints the table, writes bench-results/[quick/]segmentation.json. */
+export async function runSegmentation(options: SegmentationBenchOptions): Promise<string> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const started = performance.now();
+  const machine = machineInfo();
+  const sklearn = probePython('sklearn');
+  const dipy = probePython('dipy');
+  if (!existsSync(DATA)) log(`NOTE: ${DATA} is absent: only the phantoms run`);
+  const configurations = [...CONFIGURATIONS, ...(options.variants ? VARIANT_CONFIGURATIONS : [])];
+  const work = mkdtempSync(join(os.tmpdir(), 'mixseg-bench-seg-'));
+  const results: SegmentationResult[] = [];
+  const notes: SegmentationNote[] = [];
+  let datasets: (SegmentationDataset & { repetitions: number })[] = [];
+  let skippedDatasets: SkippedDataset[] = [];
+  try {
+    const prepared = await prepareDatasets({
+      quick: options.quick,
+      dataDirectory: DATA,
+      workDirectory: work,
+    });
+    datasets = prepared.datasets.map((d) => ({ ...d, repetitions: repetitionsFor(d, options.quick) }));
+    skippedDatasets = prepared.skipped;
+    for (const skipped of skippedDatasets) log(`NOTE: ${skipped.name} skipped: ${skipped.reason}`);
+    for (const dataset of datasets) {
+      const contestants: Contestant[] = [];
+      for (const configuration of configurations) {
+        if (configuration.atlas && !dataset.atlas) continue;
+        contestants.push(mixsegContestant(dataset, configuration));
+      }
+      if (sklearn.available) contestants.push(peerContestant(dataset, 'sklearn'));
+      else notes.push({ dataset: dataset.id, contestant: SKLEARN_NAME, note: sklearn.note! });
+      if (dataset.dipy === 'not-applicable') {
+        notes.push({
+          dataset: dataset.id,
+          contestant: DIPY_NAME,
+          note: "not applicable: dipy's TissueClassifierHMRF takes one channel",
+        });
+      } else if (!dipy.available) {
+        notes.push({ dataset: dataset.id, contestant: DIPY_NAME, note: dipy.note! });
+      } else if (dataset.dipy === 'opt-in' && !options.dipy) {
+        notes.push({
+          dataset: dataset.id,
+          contestant: DIPY_NAME,
+          note: 'not run: on a 1 mm volume it takes minutes and GBs; `pnpm bench segmentation --dipy` runs it',
+        });
+      } else {
+        contestants.push(peerContestant(dataset, 'dipy'));
+      }
+      const runs = new Map<Contestant, SegmentationRun[]>(contestants.map((c) => [c, []]));
+      const failed = new Set<Contestant>();
+      for (let repetition = 0; repetition < dataset.repetitions; repetition++) {
+        for (const contestant of contestants) {
+          if ((contestant.once && repetition > 0) || failed.has(contestant)) continue;
+          const loadAverage = os.loadavg()[0]!;
+          const { outcome, error, processSeconds } = await contestant.run();
+          const run: SegmentationRun = {
+            repetition,
+            loadAverage,
+            processSeconds,
+            ...(outcome ? { outcome } : {}),
+            ...(error ? { error } : {}),
+          };
+          runs.get(contestant)!.push(run);
+          const tag = `[${dataset.name}] rep ${repetition + 1}/${dataset.repetitions} ${contestant.name}`;
+          if (outcome) {
+            log(
+              `${tag}: Dice ${outcome.dice.map((d) => d.toFixed(3)).join(' / ')}, ` +
+                `${formatNumber(outcome.segmentSeconds)} s, peak ${formatNumber(outcome.peakMiB ?? Number.NaN)} MiB`,
+            );
+          } else {
+            log(`${tag}: FAILED (${error})`);
+            failed.add(contestant);
+            notes.push({ dataset: dataset.id, contestant: contestant.name, note: `failed: ${error}` });
+          }
+        }
+      }
+      const datasetResults = contestants
+        .filter((c) => runs.get(c)!.some((r) => r.outcome))
+        .map((c) => summarise(dataset.id, c, runs.get(c)!));
+      addRatios(datasetResults);
+      results.push(...datasetResults);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  const rows = results.map((r) => [
+    datasets.find((d) => d.id === r.dataset)?.name ?? r.dataset,
+    r.contestant,
+    ...r.dice.map((d) => d.toFixed(3)),
+    r.meanDice.toFixed(3),
+    formatNumber(r.segmentSeconds),
+    formatNumber(r.peakMiB),
+    r.timeRatioToSklearn ? formatNumber(r.timeRatioToSklearn.median) : '',
+  ]);
+  log('');
+  log(
+    formatTable(
+      ['data', 'method', 'CSF', 'GM', 'WM', 'mean', 'segment s', 'peak MiB', 'time / sklearn'],
+      rows,
+      new Set([2, 3, 4, 5, 6, 7, 8]),
+    ),
+  );
+  for (const note of notes) log(`note: ${note.dataset}, ${note.contestant}: ${note.note}`);
+  log(`(${totalSeconds.toFixed(0)} s in total)`);
+  const relative = (path: string): string =>
+    path.startsWith(DATA)
+      ? `../shared/data${path.slice(DATA.length)}`
+      : path.startsWith(work)
+        ? `<prepared>${path.slice(work.length)}`
+        : path;
+  const output: SegmentationOutput = {
+    benchmark: 'segmentation',
+    mode: options.quick ? 'quick' : 'full',
+    machine,
+    git: gitRevision(),
+    peers: {
+      python: PYTHON,
+      sklearn,
+      dipy: { ...dipy, requested: options.dipy },
+    },
+    methodology: METHODOLOGY,
+    datasets: datasets.map((d) => ({
+      ...d,
+      channels: d.channels.map(relative),
+      reference: relative(d.reference),
+      ...(d.atlas ? { atlas: d.atlas.map(relative) } : {}),
+    })),
+    skippedDatasets,
+    results,
+    notes,
+    totalSeconds,
+  };
+  const file = writeJson(resultsPath('segmentation', options.quick), output);
+  log(`wrote ${file}`);
+  return file;
 }

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const samples = { data, nSamples: config.nSamples, nFeatures: config.nFeatures };
   const baseOptions: GaussianMixtureOptions = {
     nComponents: K,
-    covarianceType: 'full',
+    covarianceType: config.covarianceType,
     strategy: config.strategy,
     initialParameters: config.initialParameters,
     regCovar: config.regCovar,
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
   const iterationMs = intervals(stamps);
   const result: WorkerResult = {
     contestant: config.contestant,
+    covarianceType: config.covarianceType,
     requestedStrategy: config.strategy,
     usedStrategy: fit.strategy,
     withPrior: config.withPrior,

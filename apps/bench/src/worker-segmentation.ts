@@ -1,52 +1,61 @@
 /**
  * One mixseg segmentation in a fresh process (so that its peak RSS is its own): reads the
- * channels, segments inside the reference mask, writes the label map and probability maps to a
- * temporary folder (the full job), and prints Dice, stage times and peak RSS as one JSON line.
- * usage: worker-segmentation.ts <options json> <reference> <atlas list or "-"> <channel>...
+ * channels, segments inside the reference mask (reference > 0), scores the labels against the
+ * reference and prints Dice, read and segment times and peak RSS as one JSON line. Writing the
+ * outputs is left to the end-to-end (cli) benchmark, so that this process does the same work as
+ * the Python peers (read, fit, label).
+ * usage: worker-segmentation.ts '<SegmentationWorkerConfig as JSON>'
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  compareLabelMaps,
-  readNifti,
-  type SegmentOptions,
-  segment,
-  writeLabelMap,
-  writeProbabilityMaps,
-} from '@mixseg/imaging/node';
+import { compareLabelMaps, readNifti, type SegmentOptions, segment } from '@mixseg/imaging/node';
 import { procStatus } from './measure.ts';
 
-const [optionsJson, referencePath, atlasList, ...channelPaths] = process.argv.slice(2);
-const started = performance.now();
-const channels = await Promise.all(channelPaths.map((p) => readNifti(p)));
-const reference = await readNifti(referencePath!);
-const atlas =
-  atlasList && atlasList !== '-'
-    ? await Promise.all(atlasList.split(',').map((p) => readNifti(p)))
-    : undefined;
-const mask = { ...reference, data: reference.data.map((v) => (v > 0 ? 1 : 0)) };
-const options: SegmentOptions = JSON.parse(optionsJson!);
-const result = segment(channels, { mask, ...(atlas ? { atlas } : {}), ...options });
-const out = mkdtempSync(join(tmpdir(), 'mixseg-bench-'));
-const writeStarted = performance.now();
-await writeLabelMap(join(out, 'dseg.nii.gz'), result.labels, channels[0]!);
-if (result.probabilities) {
-  await writeProbabilityMaps(join(out, 'probseg.nii.gz'), result.probabilities, 3, channels[0]!);
+/** What the parent asks for. */
+export interface SegmentationWorkerConfig {
+  options: SegmentOptions;
+  reference: string;
+  atlas: string[] | null;
+  channels: string[];
 }
-const writeSeconds = (performance.now() - writeStarted) / 1000;
-rmSync(out, { recursive: true, force: true });
+
+/** What the worker (and segment_peers.py) reports. */
+export interface SegmentationOutcome {
+  /** Dice of CSF, GM, WM (labels 1, 2, 3) inside reference > 0. */
+  dice: number[];
+  /** Reading the channels (and atlas), seconds. */
+  readSeconds: number;
+  /** Mask, fit, spatial prior and labels: the work compared across tools, seconds. */
+  segmentSeconds: number;
+  /** read + segment. */
+  seconds: number;
+  /** mixseg's own stage times (seconds), when it reports them. */
+  timings?: Record<string, number>;
+  iterations?: { mixture: number; spatial: number };
+  /** VmHWM at the end, MiB (null off Linux). */
+  peakMiB: number | null;
+}
+
+const config = JSON.parse(process.argv[2]!) as SegmentationWorkerConfig;
+const started = performance.now();
+const channels = await Promise.all(config.channels.map((p) => readNifti(p)));
+const reference = await readNifti(config.reference);
+const atlas = config.atlas ? await Promise.all(config.atlas.map((p) => readNifti(p))) : undefined;
+const readSeconds = (performance.now() - started) / 1000;
+const segmentStarted = performance.now();
+const mask = { ...reference, data: reference.data.map((v) => (v > 0 ? 1 : 0)) };
+const result = segment(channels, { mask, ...(atlas ? { atlas } : {}), ...config.options });
+const segmentSeconds = (performance.now() - segmentStarted) / 1000;
 const [sx, sy, sz] = reference.spacing;
 const comparison = compareLabelMaps(result.labels, reference.data, {
   voxelVolumeMl: (sx * sy * sz) / 1000,
   classes: [1, 2, 3],
 });
-console.log(
-  JSON.stringify({
-    dice: comparison.classes.map((c) => c.dice),
-    seconds: (performance.now() - started) / 1000,
-    timings: { ...result.timings, write: writeSeconds },
-    iterations: { mixture: result.mixture.nIter, spatial: result.spatial?.nIter ?? 0 },
-    peakMiB: (procStatus()?.vmHwmKiB ?? Number.NaN) / 1024,
-  }),
-);
+const outcome: SegmentationOutcome = {
+  dice: comparison.classes.map((c) => c.dice),
+  readSeconds,
+  segmentSeconds,
+  seconds: readSeconds + segmentSeconds,
+  timings: { ...result.timings },
+  iterations: { mixture: result.mixture.nIter, spatial: result.spatial?.nIter ?? 0 },
+  peakMiB: (procStatus()?.vmHwmKiB ?? Number.NaN) / 1024,
+};
+console.log(JSON.stringify(outcome));
