@@ -1,9 +1,10 @@
 /**
  * Grouped bar charts as hand-written SVG: one group per category (a tissue class, a dataset, an
- * input), one bar per series (a method) in each group, a linear axis from zero, and a legend.
+ * input), one bar per series (a method) in each group, a linear axis from zero (or a logarithmic
+ * one, for times that span orders of magnitude), and a legend.
  * Missing values leave a gap marked "n/a", never a zero-height bar that reads as a measurement.
  */
-import { formatTick, linearDomainFromZero, linearScale } from './chart-scale.ts';
+import { formatTick, linearDomainFromZero, linearScale, logDomain, logScale } from './chart-scale.ts';
 import { coordinate, escapeXml, FONT, paletteColour } from './svg-style.ts';
 
 /** One category: a value per series, in the order of {@link BarChartOptions.seriesNames}. */
@@ -18,8 +19,13 @@ export interface BarChartOptions {
   yLabel: string;
   seriesNames: string[];
   groups: BarGroup[];
-  /** Default: from 0 to a nice value above the largest. */
+  /**
+   * Default: from 0 to a nice value above the largest (logarithmic: from a power of ten a decade
+   * below the smallest to one at or above the largest).
+   */
   yDomain?: [number, number];
+  /** A base-10 logarithmic axis, the bars rising from its lower end. Default false. */
+  logarithmic?: boolean;
   /** Colour per series; default the palette. */
   colours?: string[];
   /** Pixels; defaults 760 x 380. */
@@ -45,7 +51,14 @@ export function groupedBarChartSvg(options: BarChartOptions): string {
   const values = options.groups
     .flatMap((g) => g.values)
     .filter((v): v is number => v !== undefined && Number.isFinite(v));
-  const y = linearScale(options.yDomain ?? linearDomainFromZero(values), [plot.bottom, plot.top]);
+  // on a log axis the bars rise from a decade below the smallest value's, so that none is a sliver
+  const logarithmicDomain = (): [number, number] => {
+    const [low, high] = logDomain(values);
+    return [low / 10, high];
+  };
+  const y = options.logarithmic
+    ? logScale(options.yDomain ?? logarithmicDomain(), [plot.bottom, plot.top])
+    : linearScale(options.yDomain ?? linearDomainFromZero(values), [plot.bottom, plot.top]);
   const nSeries = Math.max(1, options.seriesNames.length);
   const groupWidth = (plot.right - plot.left) / Math.max(1, options.groups.length);
   const barWidth = (groupWidth * 0.8) / nSeries;
@@ -63,7 +76,7 @@ export function groupedBarChartSvg(options: BarChartOptions): string {
       `<text x="${plot.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${escapeXml(formatTick(tick))}</text>`,
     );
   }
-  const base = y.map(Math.max(0, y.domain[0]));
+  const base = options.logarithmic ? plot.bottom : y.map(Math.max(0, y.domain[0]));
   options.groups.forEach((group, g) => {
     const left = plot.left + g * groupWidth + groupWidth * 0.1;
     group.values.forEach((value, s) => {

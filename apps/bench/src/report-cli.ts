@@ -28,7 +28,8 @@ function singleChart(output: CliOutput): ReportChart {
     file: 'cli-single.svg',
     svg: groupedBarChartSvg({
       title: 'One volume, end to end (read, segment, write)',
-      yLabel: 'wall seconds',
+      yLabel: 'wall seconds (log scale)',
+      logarithmic: true,
       seriesNames: tools.map((t) => TOOL_NAMES[t]),
       colours: tools.map((t) => TOOL_COLOURS[t]),
       groups: output.inputs.map((input) => ({

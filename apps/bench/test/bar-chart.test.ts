@@ -50,4 +50,19 @@ describe('groupedBarChartSvg', () => {
     expect(bars(svg)).toHaveLength(3);
     expect(svg.match(/class="missing"/g)).toHaveLength(1);
   });
+
+  it('draws bars on a logarithmic axis: equal ratios, equal height differences', () => {
+    const svg = groupedBarChartSvg({
+      title: 'seconds',
+      yLabel: 'seconds',
+      seriesNames: ['a', 'b', 'c'],
+      logarithmic: true,
+      groups: [{ label: 'one', values: [1, 10, 100] }],
+    });
+    const [a, b, c] = bars(svg);
+    expect(b!.height - a!.height).toBeGreaterThan(10);
+    expect(c!.height - b!.height).toBeCloseTo(b!.height - a!.height, 1);
+    // the axis runs over whole powers of ten around the values, bars rising from its lower end
+    expect(a!.y + a!.height).toBeCloseTo(c!.y + c!.height, 6);
+  });
 });
