@@ -21,6 +21,7 @@ import {
   needsFullSecondMoments,
   resetStatistics,
 } from './maximization-step.ts';
+import { mostProbableComponent } from './most-probable-component.ts';
 import { type ResolvedOptions, resolveOptions, tabulationUnavailable } from './options.ts';
 import { evaluateComponents } from './prediction.ts';
 import { createRandom } from './random.ts';
@@ -242,30 +243,8 @@ function updateLabels(
   first: boolean,
 ): number {
   let changed = 0;
-  if (K === 3) {
-    // the default three tissues, unrolled (a quarter faster than the loop over k)
-    for (let i = 0, row = 0; i < labels.length; i++, row += 3) {
-      const r0 = responsibilities[row]!;
-      const r1 = responsibilities[row + 1]!;
-      const r2 = responsibilities[row + 2]!;
-      const best = r1 > r0 ? (r2 > r1 ? 2 : 1) : r2 > r0 ? 2 : 0;
-      if (labels[i] !== best) {
-        changed += weights ? weights[i]! : 1;
-        labels[i] = best;
-      }
-    }
-    return first ? Number.NaN : changed;
-  }
-  for (let i = 0, row = 0; i < labels.length; i++, row += K) {
-    let best = 0;
-    let bestValue = responsibilities[row]!;
-    for (let k = 1; k < K; k++) {
-      const value = responsibilities[row + k]!;
-      if (value > bestValue) {
-        bestValue = value;
-        best = k;
-      }
-    }
+  for (let i = 0; i < labels.length; i++) {
+    const best = mostProbableComponent(responsibilities, i, K);
     if (labels[i] !== best) {
       changed += weights ? weights[i]! : 1;
       labels[i] = best;

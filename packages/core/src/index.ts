@@ -1,5 +1,6 @@
 export { expNonPositive } from './exp.ts';
 export { fitGaussianMixture } from './gaussian-mixture.ts';
+export { mostProbableComponent } from './most-probable-component.ts';
 export {
   aic,
   bic,

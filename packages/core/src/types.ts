@@ -45,7 +45,6 @@ export type InitMethod = 'kmeans' | 'kmeans++' | 'quantile' | 'random';
  */
 export type EStepStrategy = 'auto' | 'direct' | 'tabulated' | 'histogram';
 
-/** Why a fit stopped. */
 /**
  * Why a fit stopped: the log-likelihood gain fell below `tol`, the most probable component of at
  * most a fraction `labelTol` of the samples changed since the previous E-step, or `maxIter`.

@@ -6,8 +6,13 @@
  * its iterations (`ppf` holds the model's weights fixed as its class weights, as segment() holds
  * the plain fit's). No bias field is estimated: the model applies to the intensities as given.
  */
-import { type GaussianMixture, predictProba, score, validateGaussianMixture } from '@mixseg/core';
-import { mostProbableClass } from './features.ts';
+import {
+  type GaussianMixture,
+  mostProbableComponent,
+  predictProba,
+  score,
+  validateGaussianMixture,
+} from '@mixseg/core';
 import {
   describeMask,
   labelOutputs,
@@ -113,7 +118,7 @@ export function applyModel(
     })!;
     const priorValues = new Float32Array(N * K);
     const labels = new Uint8Array(N);
-    for (let i = 0; i < N; i++) labels[i] = mostProbableClass(responsibilities, i, K);
+    for (let i = 0; i < N; i++) labels[i] = mostProbableComponent(responsibilities, i, K);
     let iteration = 0;
     let changed = N;
     let stable = false;
@@ -123,7 +128,7 @@ export function applyModel(
       predictProba(model, samples, { prior: priorValues, out: responsibilities });
       changed = 0;
       for (let i = 0; i < N; i++) {
-        const label = mostProbableClass(responsibilities, i, K);
+        const label = mostProbableComponent(responsibilities, i, K);
         if (label !== labels[i]) changed++;
         labels[i] = label;
       }

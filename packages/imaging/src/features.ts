@@ -161,18 +161,6 @@ export function extractFeatures(
   };
 }
 
-/** The class with the highest responsibility for one sample of an N x K matrix (ties: lowest). */
-export function mostProbableClass(
-  responsibilities: ArrayLike<number>,
-  sample: number,
-  nClasses: number,
-): number {
-  const row = sample * nClasses;
-  let best = 0;
-  for (let k = 1; k < nClasses; k++) if (responsibilities[row + k]! > responsibilities[row + best]!) best = k;
-  return best;
-}
-
 /**
  * A full-size label map from per-sample labels 0..K-1: voxel of sample i gets labels[i] + 1, every
  * other voxel 0.

@@ -14,7 +14,6 @@ export {
   type FeatureOptions,
   type Features,
   type IntensityPreparation,
-  mostProbableClass,
   scatterLabels,
   scatterResponsibilities,
 } from './features.ts';

@@ -13,6 +13,7 @@ import {
   fitGaussianMixture,
   type GaussianMixture,
   type GaussianMixtureFit,
+  mostProbableComponent,
   type PriorUpdate,
 } from '@mixseg/core';
 import { atlasPrior, blendedPrior } from './atlas-prior.ts';
@@ -21,7 +22,6 @@ import {
   extractFeatures,
   type Features,
   type IntensityPreparation,
-  mostProbableClass,
   scatterLabels,
   scatterResponsibilities,
 } from './features.ts';
@@ -502,7 +502,7 @@ export function labelOutputs(
   const N = voxelIndices.length;
   const nVoxels = channels[0]!.data.length;
   const sampleLabels = new Uint8Array(N);
-  for (let i = 0; i < N; i++) sampleLabels[i] = mostProbableClass(responsibilities, i, K);
+  for (let i = 0; i < N; i++) sampleLabels[i] = mostProbableComponent(responsibilities, i, K);
   const labels = scatterLabels(sampleLabels, voxelIndices, nVoxels);
   return {
     labels,

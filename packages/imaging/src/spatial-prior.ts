@@ -4,8 +4,7 @@
  * @mixseg/core calls between EM iterations. The work is done on the bounding box of the mask,
  * padded by one voxel so that neighbour look-ups need no bounds checks.
  */
-import { expNonPositive, type PriorUpdateContext } from '@mixseg/core';
-import { mostProbableClass } from './features.ts';
+import { expNonPositive, mostProbableComponent, type PriorUpdateContext } from '@mixseg/core';
 
 /** Where the samples sit on the voxel grid. */
 export interface SampleGrid {
@@ -361,7 +360,7 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
   const energy = new Float64Array(K);
   return (context: PriorUpdateContext): void => {
     const { responsibilities, prior } = context;
-    for (let i = 0; i < N; i++) labels[box.sampleIndices[i]!] = mostProbableClass(responsibilities, i, K);
+    for (let i = 0; i < N; i++) labels[box.sampleIndices[i]!] = mostProbableComponent(responsibilities, i, K);
     for (let i = 0; i < N; i++) {
       const b = box.sampleIndices[i]!;
       energy.fill(0);
