@@ -17,6 +17,7 @@ import {
   describeMask,
   labelOutputs,
   resolveClassNames,
+  resolveLabelTol,
   type Segmentation,
   type SegmentOptions,
   type StageReport,
@@ -75,10 +76,7 @@ export function applyModel(
   if (!Number.isInteger(maxIter) || maxIter < 1) {
     throw new RangeError(`maxIter must be a positive integer, got ${maxIter}`);
   }
-  const labelTol = options.labelTol ?? 0.001;
-  if (!(labelTol >= 0 && labelTol < 1)) {
-    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${options.labelTol}`);
-  }
+  const labelTol = resolveLabelTol(options.labelTol);
   const classNames = resolveClassNames(options.classNames, K);
   const seconds = (start: number) => (performance.now() - start) / 1000;
 

@@ -227,10 +227,6 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
       `covarianceShrinkage must be a number from 0 to 1, got ${options.covarianceShrinkage}`,
     );
   }
-  const labelTol = options.labelTol ?? 0.001;
-  if (!(labelTol >= 0 && labelTol < 1)) {
-    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${options.labelTol}`);
-  }
   const classNames = resolveClassNames(options.classNames, nClasses);
   return {
     nClasses,
@@ -245,7 +241,7 @@ function resolve(options: SegmentOptions): ResolvedSegmentOptions {
     seed: options.seed ?? 0,
     maxIter: options.maxIter ?? 200,
     tol: options.tol ?? 1e-5,
-    labelTol,
+    labelTol: resolveLabelTol(options.labelTol),
     preparation: options.preparation ?? 'none',
     probabilities: options.probabilities ?? true,
     classNames,
@@ -287,12 +283,14 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   };
   // Log-likelihoods of fits on the lattice (below) are per lattice unit: this brings them back.
   let logDensityShift = 0;
-  const mixtureEvent = (event: { iteration: number; meanLogLikelihood: number }) =>
-    options.onIteration?.({
-      stage: 'mixture',
-      iteration: event.iteration,
-      meanLogLikelihood: event.meanLogLikelihood + logDensityShift,
-    });
+  const progress =
+    (stage: 'mixture' | 'spatial') => (event: { iteration: number; meanLogLikelihood: number }) =>
+      options.onIteration?.({
+        stage,
+        iteration: event.iteration,
+        meanLogLikelihood: event.meanLogLikelihood + logDensityShift,
+      });
+  const mixtureEvent = progress('mixture');
   // Stage 1: the plain mixture with restarts, or, with an atlas, EM under the atlas prior started
   // from the atlas-weighted moments (deterministic, and the atlas fixes the label order).
   // With several channels and no atlas, the restarts run on the first channel alone and its
@@ -382,7 +380,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
         responsibilities,
         onIteration: mixtureEvent,
       });
-      fits.push(inLatticeUnits(refit, logDensityShift));
+      fits.push(inIntensityUnits(refit, logDensityShift));
       model = refit.model;
     }
   }
@@ -404,14 +402,9 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
         ? blendedPrior(atlasProbabilities, spatialTerm, resolved.atlasWeight)
         : spatialTerm,
       responsibilities,
-      onIteration: (event) =>
-        options.onIteration?.({
-          stage: 'spatial',
-          iteration: event.iteration,
-          meanLogLikelihood: event.meanLogLikelihood + logDensityShift,
-        }),
+      onIteration: progress('spatial'),
     });
-    spatial = inLatticeUnits(spatial, logDensityShift);
+    spatial = inIntensityUnits(spatial, logDensityShift);
     model = spatial.model;
   }
   if (lattice) model = affineModel(model, lattice.step, lattice.origin);
@@ -447,6 +440,15 @@ export function resolveClassNames(classNames: string[] | undefined, nClasses: nu
     throw new RangeError(`classNames has ${names.length} names for ${nClasses} classes`);
   }
   return names;
+}
+
+/** The labelTol option, checked: default 0.001, from 0 (off) to below 1. */
+export function resolveLabelTol(labelTol: number | undefined): number {
+  const value = labelTol ?? 0.001;
+  if (!(value >= 0 && value < 1)) {
+    throw new RangeError(`labelTol must be a number from 0 (off) to below 1, got ${labelTol}`);
+  }
+  return value;
 }
 
 /** How the mask option is recorded in the resolved options. */
@@ -547,8 +549,11 @@ function affineModel(model: GaussianMixture, a: number, b: number): GaussianMixt
   };
 }
 
-/** A fit's log-likelihoods with the lattice's log-density shift added (the model is left as is). */
-function inLatticeUnits(fit: GaussianMixtureFit, shift: number): GaussianMixtureFit {
+/**
+ * A fit on the lattice with its log-likelihoods per unit of intensity (the lattice's log-density
+ * shift added); the model is left in lattice units.
+ */
+function inIntensityUnits(fit: GaussianMixtureFit, shift: number): GaussianMixtureFit {
   if (shift === 0) return fit;
   return {
     ...fit,
