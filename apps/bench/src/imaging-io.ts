@@ -142,7 +142,8 @@ interface OutputFiles {
   perClassBytes: number;
 }
 
-interface ContestantSummary {
+/** One tool's medians, as bench-results/imaging-io.json holds them. */
+export interface ContestantSummary {
   coldReadMs: number;
   medianWarmReadMs: number;
   medianWriteLabelsMs: number;

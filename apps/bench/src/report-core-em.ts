@@ -38,23 +38,14 @@ export function formatCount(n: number): string {
 }
 
 /** Time per iteration (ms), peak RSS (MiB), or peak RSS above the RSS before the data was read (MiB). */
-type Pick = 'time' | 'peak' | 'growth';
+type Measure = 'time' | 'peak' | 'growth';
 
-function value(c: CaseRecord, path: CorePath | 'sklearn', pick: Pick): number | undefined {
-  if (path === 'sklearn') {
-    const s = c.sklearn.summary;
-    if (!s) return undefined;
-    return pick === 'time'
-      ? s.medianIterationMs
-      : pick === 'peak'
-        ? s.peakRssKiB / 1024
-        : s.growthBytes / 2 ** 20;
-  }
-  const s = c.contestants.find((x) => x.name === path)?.summary;
+function value(c: CaseRecord, path: CorePath | 'sklearn', measure: Measure): number | undefined {
+  const s = path === 'sklearn' ? c.sklearn.summary : c.contestants.find((x) => x.name === path)?.summary;
   if (!s) return undefined;
-  return pick === 'time'
+  return measure === 'time'
     ? s.medianIterationMs
-    : pick === 'peak'
+    : measure === 'peak'
       ? s.peakRssKiB / 1024
       : s.growthBytes / 2 ** 20;
 }
@@ -65,12 +56,12 @@ export function sweepPoints(
   nFeatures: number,
   covarianceType: CovarianceType,
   path: CorePath | 'sklearn',
-  pick: Pick,
+  measure: Measure,
 ): [number, number][] {
   const points: [number, number][] = [];
   for (const c of cases) {
     if (c.nFeatures !== nFeatures || c.covarianceType !== covarianceType) continue;
-    const v = value(c, path, pick);
+    const v = value(c, path, measure);
     if (v !== undefined && Number.isFinite(v)) points.push([c.nSamples, v]);
   }
   return points.sort((a, b) => a[0] - b[0]);
@@ -210,7 +201,7 @@ function sweepTable(
   output: CoreEmOutput,
   nFeatures: number,
   covarianceType: CovarianceType,
-  pick: Pick,
+  measure: Measure,
 ): string {
   const sizes = [...new Set(output.cases.map((c) => c.nSamples))].sort((a, b) => a - b);
   const paths: (CorePath | 'sklearn')[] = [...PATHS, 'sklearn'];
@@ -219,36 +210,36 @@ function sweepTable(
     (c) => c.nFeatures === nFeatures && c.covarianceType === covarianceType && c.nSamples === sizes.at(-1),
   )[0];
   for (const path of paths) {
-    const points = sweepPoints(output.cases, nFeatures, covarianceType, path, pick);
+    const points = sweepPoints(output.cases, nFeatures, covarianceType, path, measure);
     if (points.length === 0) continue;
     const byN = new Map(points);
     const exponent = scalingExponent(points);
     const summary = largest?.contestants.find((c) => c.name === path)?.summary;
-    const sklearnLargest = sweepPoints(output.cases, nFeatures, covarianceType, 'sklearn', pick).at(-1);
+    const sklearnLargest = sweepPoints(output.cases, nFeatures, covarianceType, 'sklearn', measure).at(-1);
     const ratio =
       path === 'sklearn' || !largest
         ? ''
         : formatNumber(
-            pick === 'time'
+            measure === 'time'
               ? (summary?.ratioToSklearn.median ?? Number.NaN)
-              : pick === 'peak'
+              : measure === 'peak'
                 ? (summary?.peakRatioToSklearn.median ?? Number.NaN)
                 : (byN.get(sizes.at(-1)!) ?? Number.NaN) / (sklearnLargest?.[1] ?? Number.NaN),
           );
     rows.push([
       path === 'sklearn' ? 'scikit-learn' : `mixseg ${path}`,
       ...sizes.map((n) => (byN.has(n) ? formatNumber(byN.get(n)!) : '')),
-      ...(pick === 'peak' ? [] : [formatNumber(exponent.slope, 2)]),
+      ...(measure === 'peak' ? [] : [formatNumber(exponent.slope, 2)]),
       ratio,
     ]);
   }
   const headers = [
     'path',
     ...sizes.map((n) => `N = ${formatCount(n)}`),
-    ...(pick === 'peak'
+    ...(measure === 'peak'
       ? []
       : [`exponent p (${scalingExponent(sizes.map((n) => [n, 1] as [number, number])).over})`]),
-    `mixseg / sklearn at N = ${formatCount(sizes.at(-1) ?? 0)}${pick === 'growth' ? ' (ratio of medians)' : ''}`,
+    `mixseg / sklearn at N = ${formatCount(sizes.at(-1) ?? 0)}${measure === 'growth' ? ' (ratio of medians)' : ''}`,
   ];
   return markdownTable(headers, rows, new Set(headers.map((_, i) => i).filter((i) => i > 0)));
 }

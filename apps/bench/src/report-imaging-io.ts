@@ -1,4 +1,5 @@
 /** The report's NIfTI I/O section: reading and writing times of @mixseg/imaging and nibabel. */
+import type { ContestantSummary } from './imaging-io.ts';
 import { markdownTable } from './markdown-table.ts';
 import { formatNumber } from './measure.ts';
 import type { ReportSection } from './types.ts';
@@ -14,14 +15,15 @@ export interface ImagingIoReportInput {
     id: string;
     label: string;
     error?: string;
-    summary?: {
-      coldReadMs: number;
-      medianWarmReadMs: number;
-      medianWriteLabelsMs: number;
-      medianWriteProbabilitiesMs: number;
-      medianWritePerClassMs: number;
-      peakRssKiB: number;
-    };
+    summary?: Pick<
+      ContestantSummary,
+      | 'coldReadMs'
+      | 'medianWarmReadMs'
+      | 'medianWriteLabelsMs'
+      | 'medianWriteProbabilitiesMs'
+      | 'medianWritePerClassMs'
+      | 'peakRssKiB'
+    >;
   }[];
 }
 
