@@ -86,11 +86,22 @@ const AXIS = '#8a93a6';
 const TEXT = '#c9d1e0';
 const BARS = '#46506a';
 
-/** Sizes a canvas's backing store to its CSS size and the device pixel ratio; returns the context and CSS size. */
-export function prepareCanvas(canvas: HTMLCanvasElement): {
+/**
+ * Sizes a canvas's backing store to its CSS size and the device pixel ratio and draws the chart's
+ * title; returns the context, the CSS size and the plot area.
+ */
+export function prepareCanvas(
+  canvas: HTMLCanvasElement,
+  title: string,
+): {
   context: CanvasRenderingContext2D;
   width: number;
   height: number;
+  /** The plot area, inside margins for the title above and the axis labels below. */
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
 } {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.max(50, canvas.clientWidth);
@@ -101,7 +112,10 @@ export function prepareCanvas(canvas: HTMLCanvasElement): {
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.clearRect(0, 0, width, height);
   context.font = '11px system-ui, sans-serif';
-  return { context, width, height };
+  const left = 8;
+  context.fillStyle = TEXT;
+  context.fillText(title, left, 12);
+  return { context, width, height, left, right: width - 8, top: 18, bottom: height - 18 };
 }
 
 function niceNumber(value: number): string {
@@ -122,13 +136,10 @@ export function drawHistogram(
   colours: Rgb[],
   note: string,
 ): void {
-  const { context, width, height } = prepareCanvas(canvas);
-  const left = 8;
-  const right = width - 8;
-  const top = 18;
-  const bottom = height - 18;
-  context.fillStyle = TEXT;
-  context.fillText('Intensity histogram of the masked voxels', left, 12);
+  const { context, height, left, right, top, bottom } = prepareCanvas(
+    canvas,
+    'Intensity histogram of the masked voxels',
+  );
   if (!histogram || histogram.total === 0) {
     context.fillStyle = AXIS;
     context.fillText(note || 'Open an image to see its histogram.', left, top + 20);
@@ -195,13 +206,10 @@ export function drawTrace(
   mixture: readonly number[],
   spatial: readonly number[],
 ): void {
-  const { context, width, height } = prepareCanvas(canvas);
-  const left = 8;
-  const right = width - 8;
-  const top = 18;
-  const bottom = height - 18;
-  context.fillStyle = TEXT;
-  context.fillText('Mean log-likelihood per iteration', left, 12);
+  const { context, height, left, right, top, bottom } = prepareCanvas(
+    canvas,
+    'Mean log-likelihood per iteration',
+  );
   const stages = [
     { values: mixture.filter(Number.isFinite), colour: '#7fb3ff', name: 'mixture' },
     { values: spatial.filter(Number.isFinite), colour: '#ffb86b', name: 'spatial' },
