@@ -7,6 +7,7 @@
  */
 import { runCliSegment } from './cli-segment.ts';
 import { runCoreEm } from './core-em.ts';
+import { runDefaultsSearch } from './defaults-search.ts';
 import { runImagingIo } from './imaging-io.ts';
 import { writeReport } from './report.ts';
 import { runSegmentation } from './segmentation.ts';
@@ -26,6 +27,8 @@ interface Benchmark {
   description: string;
   /** Rough duration of a full run on 2 cores, for the usage text. */
   minutes: string;
+  /** Runs only when named (not part of a plain `pnpm bench`). */
+  explicit?: boolean;
   run: (options: BenchOptions) => Promise<unknown>;
 }
 
@@ -49,6 +52,14 @@ const BENCHMARKS: Benchmark[] = [
       'Dice per class, time, peak memory per prior on every shared pair and phantoms, vs scikit-learn and dipy',
     minutes: '~10',
     run: (options) => runSegmentation(options),
+  },
+  {
+    name: 'defaults',
+    description:
+      "segment()'s defaults chosen by leave-one-dataset-out over a grid of priors, betas, class weights and shrinkage",
+    minutes: '~35',
+    explicit: true,
+    run: (options) => runDefaultsSearch(options),
   },
   {
     name: 'cli',
@@ -76,7 +87,9 @@ function usage(): string {
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',
     'benchmarks (full run on 2 cores, about 25 minutes in all without --dipy):',
-    ...BENCHMARKS.map((b) => `  ${b.name.padEnd(13)} ${b.minutes.padStart(4)} min  ${b.description}`),
+    ...BENCHMARKS.map(
+      (b) => `  ${b.name.padEnd(13)} ${b.minutes.padStart(4)} min  ${b.description}${b.explicit ? ' (only when named)' : ''}`,
+    ),
   ].join('\n');
 }
 
@@ -129,7 +142,9 @@ async function main(): Promise<void> {
     variants: args.includes('--variants'),
   };
   const selected =
-    filters.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => filters.some((f) => b.name.includes(f)));
+    filters.length === 0
+      ? BENCHMARKS.filter((b) => !b.explicit)
+      : BENCHMARKS.filter((b) => filters.some((f) => b.name.includes(f)));
   if (selected.length === 0) {
     console.error(`no benchmark matches ${filters.join(', ')}\n${usage()}`);
     process.exitCode = 2;

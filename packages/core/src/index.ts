@@ -2,6 +2,16 @@ export { expNonPositive } from './exp.ts';
 export { fitGaussianMixture } from './gaussian-mixture.ts';
 export { mostProbableComponent } from './most-probable-component.ts';
 export {
+  type PartialVolumeFit,
+  type PartialVolumeOptions,
+  fitPartialVolumeMixture,
+} from './partial-volume-mixture.ts';
+export {
+  adjacentPairs,
+  type PartialVolumeMixture,
+  validatePartialVolumeMixture,
+} from './partial-volume-model.ts';
+export {
   aic,
   bic,
   expectationStep,

@@ -3,6 +3,8 @@
  * shape; everything small (K components of D features) is plain JSON-friendly number arrays.
  */
 
+import type { PartialVolumeMixture } from './partial-volume-model.ts';
+
 /** A flat typed array of floating-point numbers. */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -89,8 +91,8 @@ export interface PriorUpdateContext {
   iteration: number;
   /** Responsibilities of the E-step just done, N x K row-major (read-only by convention). */
   responsibilities: Float32Array;
-  /** The parameters after this iteration's M-step. */
-  model: GaussianMixture;
+  /** The parameters after this iteration's M-step (a partial-volume mixture's, in its fit). */
+  model: GaussianMixture | PartialVolumeMixture;
   /**
    * The prior for the next E-step, N x K row-major, in the probability (not log) domain.
    * Write into it; rows need not be normalised but must not be all zero.

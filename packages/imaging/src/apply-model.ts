@@ -3,21 +3,28 @@
  * `mixseg segment --model` path. The parameters stay fixed; only the labels are computed, by the
  * model's posterior probabilities, with the spatial prior (when one is chosen) recomputed from the
  * responsibilities until no label changes, as the spatial stage of {@link segment} does between
- * its iterations (`ppf` holds the model's weights fixed as its class weights, as segment() holds
- * the plain fit's). No bias field is estimated: the model applies to the intensities as given.
+ * its iterations. No bias field is estimated: the model applies to the intensities as given.
  */
 import {
+  fitPartialVolumeMixture,
   type GaussianMixture,
   mostProbableComponent,
+  type PartialVolumeMixture,
   predictProba,
   score,
   validateGaussianMixture,
+  validatePartialVolumeMixture,
 } from '@mixseg/core';
 import {
-  describeMask,
+  classShares,
+  intensityLattice,
+  latticeValues,
+  modelInIntensityUnits,
+  pureClassesAsGaussianMixture,
+} from './partial-volume-stages.ts';
+import { DEFAULT_SEGMENT_OPTIONS, describeMask, resolveClassNames, resolveLabelTol } from './segment-options.ts';
+import {
   labelOutputs,
-  resolveClassNames,
-  resolveLabelTol,
   type Segmentation,
   type SegmentOptions,
   type StageReport,
@@ -33,6 +40,7 @@ export type ApplyModelOptions = Pick<
   | 'beta'
   | 'neighbourhood'
   | 'potts'
+  | 'classWeightPower'
   | 'maxIter'
   | 'labelTol'
   | 'preparation'
@@ -44,30 +52,33 @@ export type ApplyModelOptions = Pick<
 
 /**
  * Labels, probabilities and statistics of one subject under a given model (components in label
- * order, as {@link segment} returns them). The result has the shape of {@link segment}'s: `mixture`
- * reports no iterations (nothing is fitted) and the model's mean log-likelihood on the data;
- * `spatial`, with a prior, reports the prior updates (`converged` when at most a fraction
- * `labelTol` of the labels changed in an update before `maxIter`).
+ * order, as {@link segment} returns them): a Gaussian mixture, or (one channel) a partial-volume
+ * mixture, which also gives the fraction maps. The result has the shape of {@link segment}'s:
+ * `mixture` reports no iterations (nothing is fitted) and the model's mean log-likelihood on the
+ * data; `spatial`, with a prior, reports the prior updates.
  *
- * @throws {TypeError} when `model` is not a valid Gaussian mixture.
+ * @throws {TypeError} when `model` is not a valid Gaussian or partial-volume mixture.
  * @throws {RangeError} when the model's number of features is not the number of channels, or for
  *   bad options (as {@link segment}).
  * @throws {ImageFileError} for channels on different grids or an empty mask.
  */
 export function applyModel(
   channels: Volume[],
-  model: GaussianMixture,
+  model: GaussianMixture | PartialVolumeMixture,
   options: ApplyModelOptions = {},
 ): Segmentation {
-  validateGaussianMixture(model);
+  const partialVolume = 'pairs' in model;
+  if (partialVolume) validatePartialVolumeMixture(model);
+  else validateGaussianMixture(model);
   const first = channels[0];
   if (!first) throw new RangeError('at least one channel is needed');
-  if (model.nFeatures !== channels.length) {
+  const nFeatures = partialVolume ? 1 : (model as GaussianMixture).nFeatures;
+  if (nFeatures !== channels.length) {
     throw new RangeError(
-      `the model has ${model.nFeatures} feature(s) (channels), the subject has ${channels.length} channel(s)`,
+      `the model has ${nFeatures} feature(s) (channels), the subject has ${channels.length} channel(s)`,
     );
   }
-  const K = model.nComponents;
+  const K = partialVolume ? (model as PartialVolumeMixture).nClasses : (model as GaussianMixture).nComponents;
   const prior = options.prior ?? 'ppf';
   if (!['ppf', 'mrf', 'none'].includes(prior)) {
     throw new RangeError(`prior must be "ppf", "mrf" or "none", got ${JSON.stringify(prior)}`);
@@ -78,6 +89,8 @@ export function applyModel(
   }
   const labelTol = resolveLabelTol(options.labelTol);
   const classNames = resolveClassNames(options.classNames, K);
+  const beta = options.beta ?? DEFAULT_SEGMENT_OPTIONS.beta[prior];
+  const classWeightPower = options.classWeightPower ?? DEFAULT_SEGMENT_OPTIONS.classWeightPower;
   const seconds = (start: number) => (performance.now() - start) / 1000;
 
   let started = performance.now();
@@ -85,90 +98,143 @@ export function applyModel(
   const { mask, features } = subjectFeatures(channels, options.mask, preparation);
   const { samples, voxelIndices } = features;
   const featuresTime = seconds(started);
-
-  started = performance.now();
+  const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
   const N = samples.nSamples;
   const responsibilities = new Float32Array(N * K);
-  predictProba(model, samples, { out: responsibilities });
-  const meanLogLikelihood = score(model, samples);
-  const mixture: StageReport = {
-    converged: true,
-    stopReason: 'tolerance',
-    nIter: 0,
-    meanLogLikelihood,
-    logLikelihoodTrace: [meanLogLikelihood],
-    strategy: 'direct',
-    initScores: [],
-    warnings: [],
-  };
-  const mixtureTime = seconds(started);
+  const gaussian = partialVolume ? pureClassesAsGaussianMixture(model as PartialVolumeMixture) : (model as GaussianMixture);
+  const classWeights = (partialVolume ? classShares(model as PartialVolumeMixture) : gaussian.weights).map(
+    (w) => Math.max(w, 1e-6) ** classWeightPower,
+  );
+  const update =
+    prior === 'none'
+      ? undefined
+      : spatialPrior(grid, classWeights, { prior, beta, neighbourhood: options.neighbourhood ?? {}, potts: options.potts ?? {} });
 
   started = performance.now();
+  let fractions: Float32Array | undefined;
+  let mixture: StageReport;
   let spatial: StageReport | undefined;
-  const beta = options.beta ?? (prior === 'mrf' ? 0.3 : 1);
-  if (prior !== 'none') {
-    const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
-    const update = spatialPrior(grid, model.weights, {
-      prior,
-      beta,
-      neighbourhood: options.neighbourhood ?? {},
-      potts: options.potts ?? {},
-    })!;
-    const priorValues = new Float32Array(N * K);
-    const labels = new Uint8Array(N);
-    for (let i = 0; i < N; i++) labels[i] = mostProbableComponent(responsibilities, i, K);
-    let iteration = 0;
-    let changed = N;
-    let stable = false;
-    while (!stable && iteration < maxIter) {
-      iteration++;
-      update({ iteration, responsibilities, model, prior: priorValues });
-      predictProba(model, samples, { prior: priorValues, out: responsibilities });
-      changed = 0;
-      for (let i = 0; i < N; i++) {
-        const label = mostProbableComponent(responsibilities, i, K);
-        if (label !== labels[i]) changed++;
-        labels[i] = label;
-      }
-      stable = changed <= labelTol * N;
-      options.onIteration?.({ stage: 'spatial', iteration, meanLogLikelihood });
+  let spatialTime = 0;
+  if (partialVolume) {
+    // on a lattice over the data's range, as segment() fits it
+    let low = Infinity;
+    let high = -Infinity;
+    let integerValued = true;
+    for (let i = 0; i < N; i++) {
+      const x = samples.data[i]!;
+      if (x < low) low = x;
+      if (x > high) high = x;
+      if (integerValued && Math.floor(x) !== x) integerValued = false;
     }
-    spatial = {
-      converged: stable,
-      stopReason: stable ? 'labels-stable' : 'max-iterations',
-      nIter: iteration,
-      meanLogLikelihood,
-      logLikelihoodTrace: [],
-      strategy: 'direct',
-      initScores: [],
-      warnings: stable ? [] : [`${changed} labels still changed at maxIter = ${maxIter}`],
-    };
+    const lattice = intensityLattice(low, high, integerValued);
+    const data = new Float32Array(N);
+    latticeValues(samples.data, undefined, lattice, data);
+    const latticeModel = modelInIntensityUnits(model as PartialVolumeMixture, lattice, true);
+    fractions = new Float32Array(N * K);
+    const lattices = { data, nSamples: N, nFeatures: 1 };
+    const logStep = Math.log(lattice.step);
+    const plain = fitPartialVolumeMixture(lattices, {
+      initialModel: latticeModel,
+      fixedParameters: true,
+      maxIter: 0,
+      responsibilities,
+      fractions,
+    });
+    mixture = fixedReport(plain.meanLogLikelihood - logStep);
+    const spatialStarted = performance.now();
+    if (update) {
+      let iteration = 0;
+      const fit = fitPartialVolumeMixture(lattices, {
+        initialModel: latticeModel,
+        fixedParameters: true,
+        updatePrior: update,
+        maxIter,
+        labelTol: Math.max(labelTol, 0),
+        responsibilities,
+        fractions,
+        onIteration: (event) =>
+          options.onIteration?.({ stage: 'spatial', iteration: ++iteration, meanLogLikelihood: event.meanLogLikelihood - logStep }),
+      });
+      spatial = {
+        converged: fit.converged,
+        stopReason: fit.stopReason,
+        nIter: fit.nIter,
+        meanLogLikelihood: fit.meanLogLikelihood - logStep,
+        logLikelihoodTrace: fit.logLikelihoodTrace.map((v) => v - logStep),
+        strategy: 'tabulated',
+        initScores: [],
+        warnings: fit.converged ? [] : [`labels still changed at maxIter = ${maxIter}`],
+      };
+    }
+    spatialTime = seconds(spatialStarted);
+  } else {
+    predictProba(gaussian, samples, { out: responsibilities });
+    const meanLogLikelihood = score(gaussian, samples);
+    mixture = fixedReport(meanLogLikelihood);
+    const spatialStarted = performance.now();
+    if (update) {
+      const priorValues = new Float32Array(N * K);
+      const labels = new Uint8Array(N);
+      for (let i = 0; i < N; i++) labels[i] = mostProbableComponent(responsibilities, i, K);
+      let iteration = 0;
+      let changed = N;
+      let stable = false;
+      while (!stable && iteration < maxIter) {
+        iteration++;
+        update({ iteration, responsibilities, model: gaussian, prior: priorValues });
+        predictProba(gaussian, samples, { prior: priorValues, out: responsibilities });
+        changed = 0;
+        for (let i = 0; i < N; i++) {
+          const label = mostProbableComponent(responsibilities, i, K);
+          if (label !== labels[i]) changed++;
+          labels[i] = label;
+        }
+        stable = changed <= labelTol * N;
+        options.onIteration?.({ stage: 'spatial', iteration, meanLogLikelihood });
+      }
+      spatial = {
+        converged: stable,
+        stopReason: stable ? 'labels-stable' : 'max-iterations',
+        nIter: iteration,
+        meanLogLikelihood,
+        logLikelihoodTrace: [],
+        strategy: 'direct',
+        initScores: [],
+        warnings: stable ? [] : [`${changed} labels still changed at maxIter = ${maxIter}`],
+      };
+    }
+    spatialTime = seconds(spatialStarted);
   }
-  const spatialTime = seconds(started);
+  const mixtureTime = seconds(started) - spatialTime;
 
   started = performance.now();
   const probabilities = options.probabilities ?? true;
-  const outputs = labelOutputs(channels, responsibilities, voxelIndices, { probabilities, classNames });
+  const outputs = labelOutputs(channels, responsibilities, voxelIndices, { probabilities, classNames }, fractions);
   return {
     ...outputs,
-    model,
+    model: gaussian,
+    partialVolume: partialVolume ? (model as PartialVolumeMixture) : undefined,
     mixture,
     spatial,
     // nothing is fitted, so no field is estimated: the model applies to the intensities as given
     biasFields: undefined,
     mask,
     nonFinite: features.nonFinite,
+    robust: undefined,
+    warnings: [],
     options: {
+      ...DEFAULT_SEGMENT_OPTIONS,
       nClasses: K,
       prior,
       beta,
+      classWeightPower,
       atlas: [],
-      atlasWeight: 0.5,
       biasCorrection: false,
-      covarianceType: model.covarianceType,
+      robust: false,
+      partialVolume: partialVolume ? { mixelCap: Infinity } : false,
+      covarianceType: gaussian.covarianceType,
       covarianceShrinkage: 0,
       nInit: 0,
-      seed: 0,
       maxIter,
       tol: 0,
       labelTol,
@@ -179,11 +245,19 @@ export function applyModel(
       neighbourhood: options.neighbourhood ?? {},
       potts: options.potts ?? {},
     },
-    timings: {
-      features: featuresTime,
-      mixture: mixtureTime,
-      spatial: spatialTime,
-      outputs: seconds(started),
-    },
+    timings: { features: featuresTime, mixture: mixtureTime, spatial: spatialTime, outputs: seconds(started) },
+  };
+}
+
+function fixedReport(meanLogLikelihood: number): StageReport {
+  return {
+    converged: true,
+    stopReason: 'tolerance',
+    nIter: 0,
+    meanLogLikelihood,
+    logLikelihoodTrace: [meanLogLikelihood],
+    strategy: 'direct',
+    initScores: [],
+    warnings: [],
   };
 }

@@ -36,13 +36,26 @@ export const DEFAULT_BIAS_FWHM_MM = 20;
  * @param variances the K class variances of this channel
  * @param out length N; receives b_i (> 0)
  */
-export type BiasFieldEstimate = (
+export type BiasFieldEstimate = ((
   values: ArrayLike<number>,
   responsibilities: Float32Array,
   means: ArrayLike<number>,
   variances: ArrayLike<number>,
   out: Float64Array,
-) => void;
+) => void) & {
+  /**
+   * The same estimate from each sample's expected bias-free intensity m_i and noise variance v_i
+   * (a partial-volume voxel's are the fraction-weighted class means and variances): b solves
+   * y_i = b_i m_i in weighted least squares, with weights w_i / v_i (w_i = 0 leaves a sample out).
+   */
+  fromExpectations: (
+    values: ArrayLike<number>,
+    expectedMeans: Float64Array,
+    expectedVariances: Float64Array,
+    weights: ArrayLike<number> | undefined,
+    out: Float64Array,
+  ) => void;
+};
 
 /**
  * A bias-field estimator for one grid: each sample's coarse cell and interpolation weights are
@@ -106,7 +119,13 @@ export function biasFieldEstimator(grid: BiasFieldGrid, options: BiasFieldOption
   const field = new Float64Array(nCells);
   const cxy = cx * cy;
 
-  return (values, responsibilities, means, variances, out) => {
+  const fromClasses = (
+    values: ArrayLike<number>,
+    responsibilities: Float32Array,
+    means: ArrayLike<number>,
+    variances: ArrayLike<number>,
+    out: Float64Array,
+  ): void => {
     const K = means.length;
     const a = new Float64Array(K);
     const c = new Float64Array(K);
@@ -129,6 +148,29 @@ export function biasFieldEstimator(grid: BiasFieldGrid, options: BiasFieldOption
       numerator[cell]! += values[i]! * sa;
       denominator[cell]! += sc;
     }
+    finish(out);
+  };
+  const fromExpectations = (
+    values: ArrayLike<number>,
+    expectedMeans: Float64Array,
+    expectedVariances: Float64Array,
+    weights: ArrayLike<number> | undefined,
+    out: Float64Array,
+  ): void => {
+    numerator.fill(0);
+    denominator.fill(0);
+    for (let i = 0; i < N; i++) {
+      const w = weights ? weights[i]! : 1;
+      if (!(w > 0)) continue;
+      const m = expectedMeans[i]!;
+      const a = (w * m) / expectedVariances[i]!;
+      const cell = cellOf[i]!;
+      numerator[cell]! += values[i]! * a;
+      denominator[cell]! += a * m;
+    }
+    finish(out);
+  };
+  const finish = (out: Float64Array): void => {
     gaussianSmooth(numerator, coarseDims, sigmas);
     gaussianSmooth(denominator, coarseDims, sigmas);
     for (let cell = 0; cell < nCells; cell++) {
@@ -177,6 +219,7 @@ export function biasFieldEstimator(grid: BiasFieldGrid, options: BiasFieldOption
     const scale = count > 0 ? Math.exp(-logSum / count) : 1;
     for (let i = 0; i < N; i++) out[i] = out[i]! > 0 ? out[i]! * scale : 1;
   };
+  return Object.assign(fromClasses, { fromExpectations });
 }
 
 /**

@@ -46,7 +46,9 @@ export {
 export {
   DEFAULT_PHANTOM_OPTIONS,
   generatePhantom,
+  PHANTOM_ARTEFACTS,
   type Phantom,
+  type PhantomArtefact,
   type PhantomNoise,
   type PhantomOptions,
   type PhantomShape,
@@ -57,13 +59,25 @@ export {
   type BiasCorrectionOptions,
   type ClassStatistics,
   classStatistics,
+  type ImageType,
   type ResolvedSegmentOptions,
+  type RobustEstimationOptions,
+  type RobustReport,
   type Segmentation,
   type SegmentOptions,
   type SpatialPriorKind,
   type StageReport,
   segment,
 } from './segment.ts';
+export { DEFAULT_SEGMENT_OPTIONS } from './segment-options.ts';
+export {
+  type ChannelRobustness,
+  analyseIntensities,
+  type RobustAnalysis,
+  type RobustOptions,
+  type SpikeValue,
+} from './robust-intensities.ts';
+export { classShares, pureClassesAsGaussianMixture } from './partial-volume-stages.ts';
 export {
   type BoxGrid,
   boxGrid,

@@ -23,6 +23,16 @@ export type PhantomShape = 'ellipsoids' | 'shells';
  */
 export type PhantomNoise = 'gaussian' | 'rician';
 
+/**
+ * An artefact added after rendering, for testing robust estimation (the ground truth is unchanged):
+ * `zeros` sets the CSF rim in the upper 38 % of the volume to exactly 0 (as inside a brain mask
+ * larger than the skull-stripped image); `extreme-voxel` sets one WM voxel to 32 767 (the int16 maximum);
+ * `bright-cluster` multiplies a compact WM region holding 3 % of the brain by 1.6 (a hyperintense
+ * lesion or vessel cluster); `clipped-maximum` clips the brightest 3 % of the brain to the 97th
+ * percentile (a saturated intensity range).
+ */
+export type PhantomArtefact = 'none' | 'zeros' | 'extreme-voxel' | 'bright-cluster' | 'clipped-maximum';
+
 /** Mean intensities of the three tissues (arbitrary scanner units); the background is 0. */
 export interface TissueIntensities {
   csf: number;
@@ -63,6 +73,8 @@ export interface PhantomOptions {
   integer?: boolean;
   /** Seed of the noise (a safe integer). The anatomy does not depend on it. Default 0. */
   seed?: number;
+  /** An artefact added to the image (the labels stay the anatomy's). Default 'none'. */
+  artefact?: PhantomArtefact;
 }
 
 /** {@link PhantomOptions} with every default filled in. */
@@ -77,6 +89,7 @@ export interface ResolvedPhantomOptions {
   intensities: TissueIntensities;
   integer: boolean;
   seed: number;
+  artefact: PhantomArtefact;
 }
 
 /** A synthetic image and its ground truth, all on the image's grid (x fastest). */
@@ -116,6 +129,7 @@ export const DEFAULT_PHANTOM_OPTIONS: Readonly<ResolvedPhantomOptions> =
     intensities: { csf: 300, gm: 650, wm: 850 },
     integer: true,
     seed: 0,
+    artefact: 'none',
   });
 
 /** Sub-samples per axis of a voxel when partial volume is on. */
@@ -222,6 +236,7 @@ export function generatePhantom(options: PhantomOptions = {}): Phantom {
   }
 
   const data = renderIntensities(resolved, fractions, mask, halfExtent);
+  addArtefact(resolved, data, labels);
   return { image: phantomVolume(resolved, data), labels, fractions, mask, options: resolved };
 }
 
@@ -281,6 +296,12 @@ function resolvePhantomOptions(options: PhantomOptions): ResolvedPhantomOptions 
   if (!Number.isSafeInteger(seed)) {
     throw new RangeError(`seed must be a safe integer, got ${seed}`);
   }
+  const artefact = options.artefact ?? defaults.artefact;
+  if (!PHANTOM_ARTEFACTS.includes(artefact)) {
+    throw new RangeError(
+      `artefact must be one of ${PHANTOM_ARTEFACTS.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(artefact)}`,
+    );
+  }
   return {
     dims: [dims[0]!, dims[1]!, dims[2]!],
     spacing: [spacing[0]!, spacing[1]!, spacing[2]!],
@@ -292,7 +313,65 @@ function resolvePhantomOptions(options: PhantomOptions): ResolvedPhantomOptions 
     intensities,
     integer,
     seed,
+    artefact,
   };
+}
+
+/** Every artefact {@link generatePhantom} can add. */
+export const PHANTOM_ARTEFACTS: readonly PhantomArtefact[] = [
+  'none',
+  'zeros',
+  'extreme-voxel',
+  'bright-cluster',
+  'clipped-maximum',
+];
+
+/** Adds the chosen artefact to the rendered image, in place (deterministic). */
+function addArtefact(options: ResolvedPhantomOptions, data: Float32Array, labels: Uint8Array): void {
+  const [nx, ny, nz] = options.dims;
+  const nxy = nx * ny;
+  switch (options.artefact) {
+    case 'none':
+      return;
+    case 'zeros':
+      for (let v = 0; v < data.length; v++) {
+        if (labels[v] === 1 && Math.floor(v / nxy) > 0.62 * nz) data[v] = 0;
+      }
+      return;
+    case 'extreme-voxel': {
+      const v = labels.findIndex((label, index) => label === 3 && index >= data.length / 2);
+      if (v >= 0) data[v] = 32767;
+      return;
+    }
+    case 'bright-cluster': {
+      let brain = 0;
+      for (const label of labels) if (label > 0) brain++;
+      const [cx, cy, cz] = [nx / 2, ny * 0.35, nz / 2];
+      const white: { v: number; d: number }[] = [];
+      for (let v = 0; v < labels.length; v++) {
+        if (labels[v] !== 3) continue;
+        const x = v % nx;
+        const y = Math.floor(v / nx) % ny;
+        const z = Math.floor(v / nxy);
+        white.push({ v, d: (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 + v * 1e-12 });
+      }
+      white.sort((a, b) => a.d - b.d);
+      const n = Math.min(white.length, Math.round(0.03 * brain));
+      for (let j = 0; j < n; j++) {
+        const v = white[j]!.v;
+        data[v] = options.integer ? Math.round(data[v]! * 1.6) : data[v]! * 1.6;
+      }
+      return;
+    }
+    case 'clipped-maximum': {
+      const values = Float32Array.from(data.filter((_, v) => labels[v]! > 0)).sort();
+      const clip = values[Math.floor(0.97 * (values.length - 1))]!;
+      for (let v = 0; v < data.length; v++) if (data[v]! > clip) data[v] = clip;
+      return;
+    }
+    default:
+      throw new RangeError(`unknown artefact ${options.artefact satisfies never}`);
+  }
 }
 
 /**

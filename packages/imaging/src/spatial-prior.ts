@@ -321,6 +321,8 @@ export interface PottsPriorOptions {
   beta?: number;
   /** 6 (faces) or 26 (faces, edges, corners) neighbours; 4 or 8 are used in 2-D. Default 26. */
   connectivity?: 6 | 26;
+  /** Fixed global class weights pi_k multiplied into the prior. Default: none (all 1). */
+  classWeights?: number[];
 }
 
 /**
@@ -338,6 +340,10 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
     throw new RangeError(`connectivity must be 6 or 26, got ${connectivity}`);
   }
   const K = nClasses;
+  const classWeights = Float64Array.from(options.classWeights ?? new Array<number>(K).fill(1));
+  if (classWeights.length !== K || !classWeights.every((w) => w > 0 && Number.isFinite(w))) {
+    throw new RangeError(`classWeights must be ${K} finite numbers > 0, got ${JSON.stringify(options.classWeights)}`);
+  }
   const box = boxGrid(grid, 1);
   const [bx, by, bz] = box.dims;
   const unit = Math.min(...grid.spacing);
@@ -370,7 +376,7 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
       }
       let max = 0;
       for (let k = 0; k < K; k++) if (energy[k]! > max) max = energy[k]!;
-      for (let k = 0; k < K; k++) prior[i * K + k] = expNonPositive(beta * (energy[k]! - max));
+      for (let k = 0; k < K; k++) prior[i * K + k] = expNonPositive(beta * (energy[k]! - max)) * classWeights[k]!;
     }
   };
 }
