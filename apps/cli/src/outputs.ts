@@ -1,6 +1,8 @@
 /**
  * Output names and formats, following BIDS-Derivatives: for an input `sub-01_T1w.nii.gz`,
- * `sub-01_T1w_dseg.nii.gz` (labels), `sub-01_T1w_label-CSF_probseg.nii.gz` per class, and
+ * `sub-01_T1w_dseg.nii.gz` (labels), `sub-01_T1w_label-CSF_probseg.nii.gz` per class (posterior
+ * probabilities), `sub-01_T1w_label-CSF_desc-pve_probseg.nii.gz` per class (partial-volume
+ * fractions, as FSL FAST's _pve_0/1/2), and
  * `sub-01_T1w_dseg.json` (the sidecar: options, model, convergence, volumes, timings), optionally
  * `sub-01_T1w_desc-biasfield.nii.gz` (the estimated bias field), plus a
  * `dseg.tsv` lookup table and `summary.tsv` / `summary.json` in the output folder. The viewer reads
@@ -61,6 +63,8 @@ export interface OutputFlags {
 export interface SubjectOutputs {
   dseg: string;
   probseg: string[];
+  /** Partial-volume fraction maps, one per class (with the probabilities). */
+  pve: string[];
   model: string | undefined;
   preview: string | undefined;
   /** The bias field of each channel (empty unless asked for). */
@@ -81,6 +85,9 @@ export function subjectOutputs(
   const at = (suffix: string) => join(outDir, `${stem}_${suffix}`);
   const dseg = at('dseg.nii.gz');
   const probseg = flags.probabilities ? classes.map((c) => at(`label-${c.abbreviation}_probseg.nii.gz`)) : [];
+  const pve = flags.probabilities
+    ? classes.map((c) => at(`label-${c.abbreviation}_desc-pve_probseg.nii.gz`))
+    : [];
   const model = flags.saveModel ? at('model.json') : undefined;
   const preview = flags.preview ? at('preview.png') : undefined;
   // one channel: desc-biasfield; several: desc-biasfield1, desc-biasfield2... (channel order, from 1)
@@ -91,12 +98,13 @@ export function subjectOutputs(
   const all = [
     dseg,
     ...probseg,
+    ...pve,
     ...(model ? [model] : []),
     ...(preview ? [preview] : []),
     ...biasField,
     sidecar,
   ];
-  return { dseg, probseg, model, preview, biasField, sidecar, all };
+  return { dseg, probseg, pve, model, preview, biasField, sidecar, all };
 }
 
 /**
@@ -106,7 +114,7 @@ export function subjectOutputs(
 export function isTemporaryOutputOf(fileName: string, stem: string): boolean {
   if (!fileName.startsWith(`.${stem}_`) || !fileName.includes('.tmp-')) return false;
   const rest = fileName.slice(stem.length + 2, fileName.indexOf('.tmp-'));
-  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+_probseg\.nii\.gz|model\.json|preview\.png|desc-biasfield\d*\.nii\.gz)$/.test(
+  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+(_desc-pve)?_probseg\.nii\.gz|model\.json|preview\.png|desc-biasfield\d*\.nii\.gz)$/.test(
     rest,
   );
 }
@@ -124,6 +132,8 @@ export interface SummaryRow {
   dseg: string | null;
   /** Class volume in mL by abbreviation, in class order. */
   volumesMl: Record<string, number | null>;
+  /** Partial-volume-weighted class volume in mL (the sum of the fractions), by abbreviation. */
+  partialVolumesMl: Record<string, number | null>;
   /** EM iterations, both stages together. */
   iterations: number | null;
   converged: boolean | null;
@@ -131,17 +141,23 @@ export interface SummaryRow {
   seconds: number | null;
   /** What went wrong, naming the file, when failed. */
   error: string | null;
+  /** The segmentation's warnings (spikes, outliers, a result contradicting the image type), when done. */
+  warnings?: string[];
 }
 
 /** A row as JSON: the TSV's columns, `<ABBR>_ml` per class. */
 export function summaryRecord(row: SummaryRow): Record<string, unknown> {
   const volumes = Object.fromEntries(Object.entries(row.volumesMl).map(([abbr, ml]) => [`${abbr}_ml`, ml]));
+  const partial = Object.fromEntries(
+    Object.entries(row.partialVolumesMl).map(([abbr, ml]) => [`${abbr}_pve_ml`, ml]),
+  );
   return {
     subject: row.subject,
     status: row.status,
     inputs: row.inputs,
     dseg: row.dseg,
     ...volumes,
+    ...partial,
     iterations: row.iterations,
     converged: row.converged,
     seconds: row.seconds,
@@ -149,7 +165,10 @@ export function summaryRecord(row: SummaryRow): Record<string, unknown> {
   };
 }
 
-/** `summary.tsv`: subject, status, inputs, dseg, `<ABBR>_ml`..., iterations, converged, seconds, error; `n/a` for none. */
+/**
+ * `summary.tsv`: subject, status, inputs, dseg, `<ABBR>_ml`..., `<ABBR>_pve_ml`..., iterations,
+ * converged, seconds, error; `n/a` for none.
+ */
 export function summaryTsv(rows: readonly SummaryRow[], classes: readonly ClassEntry[]): string {
   const header = [
     'subject',
@@ -157,6 +176,7 @@ export function summaryTsv(rows: readonly SummaryRow[], classes: readonly ClassE
     'inputs',
     'dseg',
     ...classes.map((c) => `${c.abbreviation}_ml`),
+    ...classes.map((c) => `${c.abbreviation}_pve_ml`),
     'iterations',
     'converged',
     'seconds',
@@ -175,6 +195,7 @@ export function summaryTsv(rows: readonly SummaryRow[], classes: readonly ClassE
       row.inputs.join(','),
       row.dseg,
       ...classes.map((c) => row.volumesMl[c.abbreviation] ?? null),
+      ...classes.map((c) => row.partialVolumesMl[c.abbreviation] ?? null),
       row.iterations,
       row.converged,
       row.seconds,

@@ -94,6 +94,7 @@ export async function runPool(
           inputs: subjectInputs(task.subject),
           dseg: null,
           volumesMl: {},
+          partialVolumesMl: {},
           iterations: null,
           converged: null,
           seconds: null,

@@ -2,8 +2,8 @@
  * The resolved options of `mixseg segment`: validated once on the command line, then handed to
  * every subject (and worker thread) as plain data.
  */
-import type { CovarianceType, GaussianMixture } from '@mixseg/core';
-import type { IntensityPreparation, MaskMethod } from '@mixseg/imaging';
+import type { CovarianceType, GaussianMixture, PartialVolumeMixture } from '@mixseg/core';
+import type { ImageType, IntensityPreparation, MaskMethod } from '@mixseg/imaging';
 import type { Shard } from './shard.ts';
 
 export type PriorChoice = 'ppf' | 'mrf' | 'atlas' | 'none';
@@ -11,6 +11,12 @@ export type PriorChoice = 'ppf' | 'mrf' | 'atlas' | 'none';
 export interface SegmentSettings {
   /** Number of classes K (from the model with --model). */
   classes: number;
+  /** Contrast of the first channel, which orders the labels (--image-type). */
+  imageType: ImageType;
+  /** Model mixed voxels explicitly (single channel) and write fraction maps (--no-partial-volume turns it off). */
+  partialVolume: boolean;
+  /** Leave spikes and outliers out of the fit (--no-robust turns it off). */
+  robust: boolean;
   prior: PriorChoice;
   /** Undefined: the prior's own default (1 for ppf, 0.3 for mrf). */
   beta: number | undefined;
@@ -41,7 +47,7 @@ export interface SegmentSettings {
   /** Write `<stem>_desc-biasfield.nii.gz` (one per channel with several). */
   saveBiasField: boolean;
   /** Applied instead of fitting (--model). */
-  model: { path: string; mixture: GaussianMixture } | undefined;
+  model: { path: string; mixture: GaussianMixture | PartialVolumeMixture } | undefined;
   overwrite: boolean;
   jobs: number;
   shard: Shard;
@@ -52,6 +58,9 @@ export interface SegmentSettings {
 export function recordedOptions(settings: SegmentSettings): Record<string, unknown> {
   return {
     classes: settings.classes,
+    imageType: settings.imageType,
+    partialVolume: settings.partialVolume,
+    robust: settings.robust,
     prior: settings.prior,
     beta: settings.beta ?? null,
     atlas: settings.atlas ?? null,

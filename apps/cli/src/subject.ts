@@ -7,7 +7,7 @@
 
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serializeGaussianMixture } from '@mixseg/core';
+import { serializeGaussianMixture, serializePartialVolumeMixture } from '@mixseg/core';
 import {
   applyModel,
   type Segmentation,
@@ -88,6 +88,9 @@ function segmentOptions(
 ): SegmentOptions {
   return {
     nClasses: settings.classes,
+    imageType: settings.imageType,
+    partialVolume: settings.partialVolume,
+    robust: settings.robust,
     prior: settings.prior,
     ...(settings.beta === undefined ? {} : { beta: settings.beta }),
     ...(atlas === undefined ? {} : { atlas }),
@@ -131,7 +134,23 @@ export function sidecarJson(
       neighbourhood: result.options.neighbourhood,
       potts: result.options.potts,
     },
+    ImageType: result.options.imageType,
     Model: JSON.parse(serializeGaussianMixture(result.model)),
+    PartialVolumeModel: result.partialVolume ? JSON.parse(serializePartialVolumeMixture(result.partialVolume)) : null,
+    Robust: result.robust
+      ? {
+          ExcludedVoxels: result.robust.excluded,
+          OutlierVoxels: result.robust.outliers,
+          Channels: result.robust.channels.map((c) => ({
+            Spikes: c.spikes.map((spike) => ({ Value: spike.value, Voxels: spike.voxels, Share: spike.share })),
+            WinsorisedBelow: c.winsorisedLow,
+            WinsorisedAbove: c.winsorisedHigh,
+            Fences: [finiteOrNull(c.low), finiteOrNull(c.high)],
+            Median: c.median,
+            RobustScale: c.robustScale,
+          })),
+        }
+      : null,
     LogLikelihood: {
       Mixture: result.mixture.logLikelihoodTrace,
       Spatial: result.spatial?.logLikelihoodTrace ?? [],
@@ -139,7 +158,7 @@ export function sidecarJson(
     Iterations: { Mixture: result.mixture.nIter, Spatial: result.spatial?.nIter ?? 0 },
     Converged: final.converged,
     StopReason: final.stopReason,
-    Warnings: [...result.mixture.warnings, ...(result.spatial?.warnings ?? [])],
+    Warnings: [...new Set([...result.warnings, ...result.mixture.warnings, ...(result.spatial?.warnings ?? [])])],
     NonFiniteVoxels: result.nonFinite,
     Classes: result.statistics.map((statistics, k) => ({
       Index: statistics.label,
@@ -147,11 +166,16 @@ export function sidecarJson(
       Abbreviation: classes[k]!.abbreviation,
       Voxels: statistics.voxels,
       VolumeMl: statistics.volumeMl,
+      PartialVolumeMl: statistics.partialVolumeMl,
       MeanIntensity: statistics.meanIntensity,
     })),
     Timings: timings,
     Seed: settings.seed,
   };
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
 }
 
 /**
@@ -174,6 +198,7 @@ export async function runSubject(
     inputs: subjectInputs(subject),
     dseg: null,
     volumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
+    partialVolumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
     iterations: null,
     converged: null,
     seconds: seconds(started),
@@ -205,8 +230,14 @@ export async function runSubject(
     if (result.probabilities && outputs.probseg.length > 0) {
       writes.push(writeProbabilityMaps(outputs.probseg, result.probabilities, K, reference));
     }
+    if (result.fractions && outputs.pve.length > 0) {
+      writes.push(writeProbabilityMaps(outputs.pve, result.fractions, K, reference));
+    }
     if (outputs.model) {
-      writes.push(writeFileAtomic(outputs.model, `${serializeGaussianMixture(result.model)}\n`));
+      const text = result.partialVolume
+        ? serializePartialVolumeMixture(result.partialVolume)
+        : serializeGaussianMixture(result.model);
+      writes.push(writeFileAtomic(outputs.model, `${text}\n`));
     }
     if (outputs.preview) writes.push(writePreview(outputs.preview, reference, result, classes));
     for (const [c, path] of outputs.biasField.entries()) {
@@ -244,6 +275,10 @@ export async function runSubject(
       inputs: subjectInputs(subject),
       dseg: outputs.dseg,
       volumesMl: Object.fromEntries(result.statistics.map((s, k) => [classes[k]!.abbreviation, s.volumeMl])),
+      partialVolumesMl: Object.fromEntries(
+        result.statistics.map((s, k) => [classes[k]!.abbreviation, s.partialVolumeMl]),
+      ),
+      warnings: result.warnings,
       iterations: result.mixture.nIter + (result.spatial?.nIter ?? 0),
       converged: final.converged,
       seconds: seconds(started),

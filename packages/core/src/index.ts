@@ -24,7 +24,13 @@ export {
 } from './prediction.ts';
 export { createRandom, type Random } from './random.ts';
 export { sample } from './sample.ts';
-export { parseGaussianMixture, serializeGaussianMixture, validateGaussianMixture } from './serialize.ts';
+export {
+  parseGaussianMixture,
+  parseMixtureModel,
+  serializeGaussianMixture,
+  serializePartialVolumeMixture,
+  validateGaussianMixture,
+} from './serialize.ts';
 export type {
   ComponentOrder,
   CovarianceType,

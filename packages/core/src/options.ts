@@ -26,7 +26,7 @@ export const DEFAULT_OPTIONS = {
   initSampleSize: 100_000,
   kmeansMaxIter: 100,
   strategy: 'auto' as EStepStrategy,
-  /** regCovar, as a fraction of each feature's variance, when not given. */
+  /** regCovar, as a fraction of each feature's robust variance (IQR / 1.349 squared), when not given. */
   relativeRegCovar: 1e-6,
 };
 
@@ -324,7 +324,9 @@ export function resolveOptions(samples: SampleMatrix, options: GaussianMixtureOp
     }
     regCovar = new Float64Array(D).fill(options.regCovar);
   } else {
-    regCovar = summary.variances.map((v) => (v > 0 ? DEFAULT_OPTIONS.relativeRegCovar * v : 1e-6));
+    // a robust scale, so that a few extreme samples do not set the regularisation
+    const spreads = robustVariances(samples, sampleWeights, summary.variances);
+    regCovar = spreads.map((v) => (v > 0 ? DEFAULT_OPTIONS.relativeRegCovar * v : 1e-6));
   }
 
   const covarianceShrinkage = options.covarianceShrinkage ?? 0;
@@ -478,4 +480,76 @@ function validateInitialParameters(parameters: InitialParameters, K: number, D: 
       }
     });
   }
+}
+
+/** Bins of the histogram {@link robustVariances} reads its quartiles from. */
+const ROBUST_BINS = 4096;
+
+/**
+ * Per feature, (IQR / 1.349)^2, the variance of a normal distribution with the same interquartile
+ * range, read from a weighted histogram of 4096 bins over the feature's range (linear within a
+ * bin); the variance itself where the IQR is 0. One pass over the data per feature.
+ */
+export function robustVariances(
+  samples: SampleMatrix,
+  sampleWeights: FloatArray | undefined,
+  variances: Float64Array,
+): Float64Array {
+  const { data, nSamples: N, nFeatures: D } = samples;
+  const out = new Float64Array(D);
+  const counts = new Float64Array(ROBUST_BINS);
+  for (let d = 0; d < D; d++) {
+    let low = Infinity;
+    let high = -Infinity;
+    for (let i = 0; i < N; i++) {
+      const x = data[i * D + d]!;
+      if (x < low) low = x;
+      if (x > high) high = x;
+    }
+    if (!(high > low)) {
+      out[d] = variances[d]!;
+      continue;
+    }
+    // two passes: a histogram over the whole range finds the bins of the quartiles, a second one
+    // over those bins alone reads them precisely (a far outlier makes the first one coarse)
+    let total = 0;
+    let from = low;
+    let to = high;
+    let below = 0;
+    let quartiles: [number, number] = [low, high];
+    for (let pass = 0; pass < 2; pass++) {
+      counts.fill(0);
+      const width = (to - from) / ROBUST_BINS;
+      below = 0;
+      total = 0;
+      for (let i = 0; i < N; i++) {
+        const w = sampleWeights ? sampleWeights[i]! : 1;
+        const x = data[i * D + d]!;
+        total += w;
+        if (x < from) below += w;
+        else if (x <= to) counts[Math.min(ROBUST_BINS - 1, Math.floor((x - from) / width))]! += w;
+      }
+      const bin = (p: number): { b: number; value: number } => {
+        const target = p * total;
+        let cumulative = below;
+        for (let b = 0; b < ROBUST_BINS; b++) {
+          const next = cumulative + counts[b]!;
+          if (next >= target && counts[b]! > 0) return { b, value: from + (b + (target - cumulative) / counts[b]!) * width };
+          cumulative = next;
+        }
+        return { b: ROBUST_BINS - 1, value: to };
+      };
+      const q25 = bin(0.25);
+      const q75 = bin(0.75);
+      quartiles = [q25.value, q75.value];
+      const nextFrom = from + q25.b * width;
+      const nextTo = from + (q75.b + 1) * width;
+      if (!(nextTo > nextFrom) || (nextFrom === from && nextTo === to)) break;
+      from = nextFrom;
+      to = nextTo;
+    }
+    const iqr = quartiles[1] - quartiles[0];
+    out[d] = iqr > 0 ? (iqr / 1.349) ** 2 : variances[d]!;
+  }
+  return out;
 }

@@ -319,7 +319,7 @@ export function fitPartialVolumeMixture(
       stopReason = 'labels-stable';
       break;
     }
-    if (nIter >= maxIter) break;
+    if (nIter >= maxIter || (options.fixedParameters && !updatePrior)) break;
     previous = meanLogLikelihood;
     if (!options.fixedParameters) {
       for (const k of partialVolumeMaximisation(model, subs, bins, tables, regularisation))
@@ -331,7 +331,6 @@ export function fitPartialVolumeMixture(
       updatePrior({ iteration: nIter, responsibilities: responsibilities!, model, prior: hookPrior! });
       prior = hookPrior;
     }
-    if (options.fixedParameters && !updatePrior) break;
   }
   if (!iterateOnSamples && (options.responsibilities || options.fractions || options.inliers)) {
     fillTables(model, subs, bins, tables);

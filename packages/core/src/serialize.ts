@@ -5,6 +5,7 @@
  * parse(serialize(model)) equals the model bit for bit.
  */
 import { choleskyLower } from './linear-algebra.ts';
+import { type PartialVolumeMixture, validatePartialVolumeMixture } from './partial-volume-model.ts';
 import type { CovarianceType, GaussianMixture } from './types.ts';
 
 const FORMAT = 'mixseg.gaussian-mixture';
@@ -134,4 +135,53 @@ export function parseGaussianMixture(json: string | object): GaussianMixture {
   };
   validateGaussianMixture(model);
   return model;
+}
+
+const PARTIAL_VOLUME_FORMAT = 'mixseg.partial-volume-mixture';
+
+/** JSON text of a partial-volume mixture (with its own format tag and version). */
+export function serializePartialVolumeMixture(model: PartialVolumeMixture): string {
+  validatePartialVolumeMixture(model);
+  const { nClasses, means, variances, weights, pairs, pairWeights, nSteps, outlier } = model;
+  return JSON.stringify(
+    { format: PARTIAL_VOLUME_FORMAT, version: VERSION, nClasses, means, variances, weights, pairs, pairWeights, nSteps, outlier },
+    null,
+    2,
+  );
+}
+
+/**
+ * Reads a saved model of either kind from JSON text or a parsed object: a partial-volume mixture
+ * when its format says so (or it has `pairs`), otherwise a Gaussian mixture. Validates it.
+ * @throws TypeError saying what is wrong
+ */
+export function parseMixtureModel(json: string | object): GaussianMixture | PartialVolumeMixture {
+  let value: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      throw new TypeError(`not a valid model: the JSON does not parse (${(error as Error).message})`);
+    }
+  }
+  if (value === null || typeof value !== 'object') throw new TypeError('not a valid model: expected a JSON object');
+  const record = value as Record<string, unknown>;
+  if (record['format'] === PARTIAL_VOLUME_FORMAT || (record['format'] === undefined && 'pairs' in record)) {
+    if (record['version'] !== undefined && record['version'] !== VERSION) {
+      throw new TypeError(`not a valid partial-volume mixture: version ${JSON.stringify(record['version'])} is not supported`);
+    }
+    const model = {
+      nClasses: record['nClasses'],
+      means: record['means'],
+      variances: record['variances'],
+      weights: record['weights'],
+      pairs: record['pairs'],
+      pairWeights: record['pairWeights'],
+      nSteps: record['nSteps'],
+      outlier: record['outlier'] ?? null,
+    };
+    validatePartialVolumeMixture(model);
+    return model;
+  }
+  return parseGaussianMixture(record);
 }

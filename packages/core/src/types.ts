@@ -113,8 +113,9 @@ export interface GaussianMixtureOptions {
   /** Default `full`. */
   covarianceType?: CovarianceType;
   /**
-   * Non-negative value added to covariance diagonals. Default: 1e-6 times each feature's
-   * variance (scale-aware; 1e-6 when a feature is constant).
+   * Non-negative value added to covariance diagonals. Default: 1e-6 times each feature's robust
+   * variance, (IQR / 1.349)^2 (scale-aware, and not inflated by a few extreme samples; 1e-6 when a
+   * feature is constant).
    */
   regCovar?: number;
   /**

@@ -9,19 +9,29 @@ describe('applyModel', () => {
   it('gives the labels of the fit that produced the model when there is no spatial prior', () => {
     // without bias correction: applyModel estimates no field, so the model sees the same intensities
     const fitted = segment([image], { prior: 'none', seed: 1, biasCorrection: false });
-    const applied = applyModel([image], fitted.model, { prior: 'none' });
+    const applied = applyModel([image], fitted.partialVolume!, { prior: 'none' });
     expect(applied.labels).toEqual(fitted.labels);
+    expect(applied.fractions).toEqual(fitted.fractions);
     expect(applied.mixture.nIter).toBe(0);
     expect(applied.statistics.map((c) => c.voxels)).toEqual(fitted.statistics.map((c) => c.voxels));
   });
 
   it('with the neighbourhood prior agrees with the fit on nearly every voxel and converges', () => {
-    const fitted = segment([image], { prior: 'ppf', seed: 1 });
-    const applied = applyModel([image], fitted.model, { prior: 'ppf' });
+    const fitted = segment([image], { prior: 'ppf', seed: 1, biasCorrection: false });
+    const applied = applyModel([image], fitted.partialVolume!, { prior: 'ppf' });
     let differ = 0;
     for (let v = 0; v < image.data.length; v++) if (applied.labels[v] !== fitted.labels[v]) differ++;
     expect(differ / image.data.length).toBeLessThan(0.01);
     expect(applied.spatial?.converged).toBe(true);
+  });
+
+  it('applies a Gaussian mixture too (a multi-channel or --no-partial-volume model)', () => {
+    const fitted = segment([image], { prior: 'none', seed: 1, biasCorrection: false, partialVolume: false });
+    expect(fitted.partialVolume).toBeUndefined();
+    const applied = applyModel([image], fitted.model, { prior: 'none' });
+    let differ = 0;
+    for (let v = 0; v < image.data.length; v++) if (applied.labels[v] !== fitted.labels[v]) differ++;
+    expect(differ / image.data.length).toBeLessThan(0.001);
   });
 
   it('throws RangeError when the model has another number of channels', () => {

@@ -96,6 +96,7 @@ describe('generatePhantom', () => {
       intensities: { csf: 300, gm: 650, wm: 850 },
       integer: true,
       seed: 0,
+      artefact: 'none',
     });
     const [csf, gm, wm] = tissueShares(phantom);
     const brainVoxels = phantom.mask.reduce((sum, x) => sum + x, 0);

@@ -6,8 +6,14 @@
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CovarianceType, parseGaussianMixture } from '@mixseg/core';
-import { DEFAULT_BIAS_FWHM_MM, type IntensityPreparation, writeFileAtomic } from '@mixseg/imaging/node';
+import { type CovarianceType, parseMixtureModel } from '@mixseg/core';
+import {
+  DEFAULT_BIAS_FWHM_MM,
+  DEFAULT_SEGMENT_OPTIONS,
+  type ImageType,
+  type IntensityPreparation,
+  writeFileAtomic,
+} from '@mixseg/imaging/node';
 import { type Command, Option } from 'commander';
 import { type CliIo, EXIT_FAILURE, UsageError } from '../cli-io.ts';
 import { findInputFiles, orderSubjects, readManifest, type Subject, subjectsFromFiles } from '../inputs.ts';
@@ -35,6 +41,9 @@ export const DEFAULT_OUT_DIR = 'mixseg-output';
 interface SegmentCommandOptions {
   manifest?: string;
   classes?: number;
+  imageType: ImageType;
+  partialVolume: boolean;
+  robust: boolean;
   prior: PriorChoice;
   beta?: number;
   atlas?: string;
@@ -88,14 +97,16 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     try {
       const parsed = JSON.parse(text) as Record<string, unknown>;
       // a sidecar holds the model under "Model"; a --save-model file is the model itself
-      const mixture = parseGaussianMixture((parsed['Model'] as object | undefined) ?? parsed);
-      model = { path, mixture };
+      // a sidecar holds the partial-volume model (single channel) or the Gaussian mixture
+      const saved = (parsed['PartialVolumeModel'] as object | null | undefined) ?? (parsed['Model'] as object | undefined) ?? parsed;
+      model = { path, mixture: parseMixtureModel(saved) };
     } catch (error) {
       throw new UsageError(`--model ${options.model}: ${(error as Error).message}`);
     }
-    if (options.classes !== undefined && options.classes !== model.mixture.nComponents) {
+    const modelClasses = 'pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents;
+    if (options.classes !== undefined && options.classes !== modelClasses) {
       throw new UsageError(
-        `--classes ${options.classes} disagrees with the model in ${options.model}, which has ${model.mixture.nComponents} classes`,
+        `--classes ${options.classes} disagrees with the model in ${options.model}, which has ${modelClasses} classes`,
       );
     }
     if (options.prior === 'atlas' || options.atlas !== undefined) {
@@ -114,7 +125,8 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
       );
     }
   }
-  const classes = model?.mixture.nComponents ?? options.classes ?? 3;
+  const classes =
+    (model && ('pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents)) ?? options.classes ?? 3;
 
   let atlas: string[] | undefined;
   let atlasWeight: number | undefined;
@@ -168,6 +180,9 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
 
   return {
     classes,
+    imageType: options.imageType,
+    partialVolume: options.partialVolume,
+    robust: options.robust,
     prior: options.prior,
     beta: options.beta,
     atlas,
@@ -176,7 +191,8 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     biasFwhm: biasCorrection ? (options.biasFwhm ?? DEFAULT_BIAS_FWHM_MM) : undefined,
     mask,
     covariance: options.covariance,
-    covarianceShrinkage: model === undefined ? (options.covarianceShrinkage ?? 0.3) : undefined,
+    covarianceShrinkage:
+      model === undefined ? (options.covarianceShrinkage ?? DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage) : undefined,
     restarts: options.restarts,
     maxIter: options.maxIter,
     tol: options.tol,
@@ -199,6 +215,9 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
 /** Options that change the result: outputs made with other values are not taken as done. */
 const RESULT_OPTIONS = [
   'classes',
+  'imageType',
+  'partialVolume',
+  'robust',
   'prior',
   'atlas',
   'atlasWeight',
@@ -250,13 +269,18 @@ async function completedRow(
       ...base,
       status: 'failed',
       volumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
+      partialVolumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
       iterations: null,
       converged: null,
       seconds: null,
       error: `${outputs.sidecar}: outputs exist from a run with other options (${described}); use --overwrite to replace them, or another --out-dir`,
     };
   }
-  const recordedClasses = (sidecar['Classes'] ?? []) as { Abbreviation: string; VolumeMl: number }[];
+  const recordedClasses = (sidecar['Classes'] ?? []) as {
+    Abbreviation: string;
+    VolumeMl: number;
+    PartialVolumeMl?: number | null;
+  }[];
   const iterations = (sidecar['Iterations'] ?? {}) as { Mixture?: number; Spatial?: number };
   const timings = (sidecar['Timings'] ?? {}) as { Total?: number };
   return {
@@ -266,6 +290,12 @@ async function completedRow(
       classes.map((c) => [
         c.abbreviation,
         recordedClasses.find((r) => r.Abbreviation === c.abbreviation)?.VolumeMl ?? null,
+      ]),
+    ),
+    partialVolumesMl: Object.fromEntries(
+      classes.map((c) => [
+        c.abbreviation,
+        recordedClasses.find((r) => r.Abbreviation === c.abbreviation)?.PartialVolumeMl ?? null,
       ]),
     ),
     iterations: (iterations.Mixture ?? 0) + (iterations.Spatial ?? 0),
@@ -413,6 +443,16 @@ async function runSegment(
       `${counts.total} subject(s): ${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed; summary in ${summaryTsvPath}\n`,
     );
     for (const row of ordered.filter((r) => r.status === 'failed')) io.stderr(`failed: ${row.error}\n`);
+    // a result that contradicts the declared image type is said on the terminal; the other
+    // warnings (spikes, outliers) are in the sidecars
+    let others = 0;
+    for (const row of ordered) {
+      for (const warning of row.warnings ?? []) {
+        if (/contradicts imageType/.test(warning)) io.stderr(`warning: ${row.subject}: ${warning}\n`);
+        else others++;
+      }
+    }
+    if (others > 0) io.stderr(`${others} other warning(s) (spikes, outliers) are in the subjects' _dseg.json sidecars\n`);
   }
   return counts.failed > 0 ? EXIT_FAILURE : 0;
 }
@@ -434,6 +474,25 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
       '-k, --classes <n>',
       'number of tissue classes (default: 3, CSF, GM and WM of a skull-stripped brain; more for lesions or non-brain tissue)',
       integerIn(1, 254),
+    )
+    .addOption(
+      new Option(
+        '--image-type <type>',
+        "contrast of the first channel (FSL FAST's -t): t1 orders the classes by rising intensity (CSF, GM, WM), " +
+          't2 and pd by falling intensity (CSF is bright). A result that contradicts it is warned about',
+      )
+        .choices(['t1', 't2', 'pd'])
+        .default('t1'),
+    )
+    .option(
+      '--no-partial-volume',
+      'do not model voxels that mix two tissues (CSF/GM, GM/WM); default: modelled, which keeps the pure classes ' +
+        'at the noise spread and writes <stem>_label-<class>_desc-pve_probseg.nii.gz fraction maps (as FAST\'s _pve_)',
+    )
+    .option(
+      '--no-robust',
+      'fit every voxel; default: spike values (zeros inside the mask, a clipped maximum) and gross outliers are ' +
+        'left out of the fit, an outlier class takes what no tissue explains, and the sidecar says what was done',
     )
     .addOption(
       new Option(
@@ -489,10 +548,11 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
     .addOption(
       new Option(
         '--covariance <type>',
-        'covariance of each class with several channels. Default full: T1/T2/PD intensities of a tissue are correlated',
+        'covariance of each class with several channels. Default diag: full covariances of T2 and PD model the ' +
+          'partial-volume rim of CSF rather than the tissues',
       )
         .choices(['full', 'tied', 'diag', 'spherical'])
-        .default('full'),
+        .default('diag'),
     )
     .option(
       '--covariance-shrinkage <0..1>',
