@@ -136,13 +136,19 @@ export function sidecarJson(
     },
     ImageType: result.options.imageType,
     Model: JSON.parse(serializeGaussianMixture(result.model)),
-    PartialVolumeModel: result.partialVolume ? JSON.parse(serializePartialVolumeMixture(result.partialVolume)) : null,
+    PartialVolumeModel: result.partialVolume
+      ? JSON.parse(serializePartialVolumeMixture(result.partialVolume))
+      : null,
     Robust: result.robust
       ? {
           ExcludedVoxels: result.robust.excluded,
           OutlierVoxels: result.robust.outliers,
           Channels: result.robust.channels.map((c) => ({
-            Spikes: c.spikes.map((spike) => ({ Value: spike.value, Voxels: spike.voxels, Share: spike.share })),
+            Spikes: c.spikes.map((spike) => ({
+              Value: spike.value,
+              Voxels: spike.voxels,
+              Share: spike.share,
+            })),
             WinsorisedBelow: c.winsorisedLow,
             WinsorisedAbove: c.winsorisedHigh,
             Fences: [finiteOrNull(c.low), finiteOrNull(c.high)],
@@ -158,7 +164,9 @@ export function sidecarJson(
     Iterations: { Mixture: result.mixture.nIter, Spatial: result.spatial?.nIter ?? 0 },
     Converged: final.converged,
     StopReason: final.stopReason,
-    Warnings: [...new Set([...result.warnings, ...result.mixture.warnings, ...(result.spatial?.warnings ?? [])])],
+    Warnings: [
+      ...new Set([...result.warnings, ...result.mixture.warnings, ...(result.spatial?.warnings ?? [])]),
+    ],
     NonFiniteVoxels: result.nonFinite,
     Classes: result.statistics.map((statistics, k) => ({
       Index: statistics.label,

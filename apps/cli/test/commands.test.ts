@@ -163,8 +163,11 @@ describe('mixseg segment', () => {
       'dseg.tsv',
       'sub-01_T1w_dseg.json',
       'sub-01_T1w_dseg.nii.gz',
+      'sub-01_T1w_label-CSF_desc-pve_probseg.nii.gz',
       'sub-01_T1w_label-CSF_probseg.nii.gz',
+      'sub-01_T1w_label-GM_desc-pve_probseg.nii.gz',
       'sub-01_T1w_label-GM_probseg.nii.gz',
+      'sub-01_T1w_label-WM_desc-pve_probseg.nii.gz',
       'sub-01_T1w_label-WM_probseg.nii.gz',
       'sub-01_T1w_model.json',
       'summary.json',
@@ -176,7 +179,11 @@ describe('mixseg segment', () => {
         'Software',
         'Inputs',
         'Options',
+        'ImageType',
         'Model',
+        'PartialVolumeModel',
+        'Robust',
+        'Warnings',
         'LogLikelihood',
         'Iterations',
         'Converged',
@@ -188,16 +195,21 @@ describe('mixseg segment', () => {
     );
     expect(sidecar.Software).toEqual({ Name: 'mixseg', Version: '0.1.0' });
     expect(sidecar.Inputs).toEqual([images[0]]);
-    expect(sidecar.Options).toMatchObject({ classes: 3, prior: 'ppf', beta: 1, seed: 0, maxIter: 200 });
+    expect(sidecar.Options).toMatchObject({ classes: 3, imageType: 't1', partialVolume: true, robust: true, seed: 0, maxIter: 200 });
+    expect(sidecar.ImageType).toBe('t1');
     expect(sidecar.Model.nComponents).toBe(3);
+    expect(sidecar.PartialVolumeModel).toMatchObject({ format: 'mixseg.partial-volume-mixture', nClasses: 3, pairs: [[0, 1], [1, 2]] });
+    expect(sidecar.Robust).toMatchObject({ ExcludedVoxels: 0, Channels: [{ Spikes: [] }] });
     expect(sidecar.LogLikelihood.Mixture.length).toBe(sidecar.Iterations.Mixture + 1);
     expect(sidecar.Classes.map((c: { Abbreviation: string }) => c.Abbreviation)).toEqual(['CSF', 'GM', 'WM']);
     expect(sidecar.Classes[0]).toMatchObject({ Index: 1, Name: 'cerebrospinal fluid' });
     expect(sidecar.Classes[0].VolumeMl).toBeGreaterThan(0);
+    // the partial-volume volumes (sums of the fractions) are close to the label volumes
+    for (const c of sidecar.Classes) expect(Math.abs(c.PartialVolumeMl / c.VolumeMl - 1)).toBeLessThan(0.15);
     expect(sidecar.Timings.Total).toBeGreaterThan(0);
     const summary = (await readFile(join(out, 'summary.tsv'), 'utf8')).trim().split('\n');
     expect(summary[0]).toBe(
-      'subject\tstatus\tinputs\tdseg\tCSF_ml\tGM_ml\tWM_ml\titerations\tconverged\tseconds\terror',
+      'subject\tstatus\tinputs\tdseg\tCSF_ml\tGM_ml\tWM_ml\tCSF_pve_ml\tGM_pve_ml\tWM_pve_ml\titerations\tconverged\tseconds\terror',
     );
     expect(summary[1]).toMatch(/^sub-01_T1w\tdone\t/);
     const labels = await readNifti(join(out, 'sub-01_T1w_dseg.nii.gz'));
@@ -205,6 +217,31 @@ describe('mixseg segment', () => {
     expect(labels.dims).toEqual(input.dims);
     expect(labels.affine).toEqual(input.affine);
     expect(labels.source.datatype).toBe('uint8');
+  });
+
+  it('orders the classes of a T2 by falling intensity with --image-type t2, and warns when the type contradicts the image', async () => {
+    // a T2-like phantom: CSF bright, WM dark
+    const t2 = generatePhantom({ dims: [40, 40, 30], noiseLevel: 0.04, intensities: { csf: 1000, gm: 650, wm: 420 }, seed: 2 });
+    const t2Path = join(folder.path, 'sub-t2_T2w.nii.gz');
+    await writeNifti(t2Path, { data: t2.image.data, dims: t2.image.dims, datatype: 'int16', geometry: t2.image.geometry });
+    const out = join(folder.path, 'image-type');
+    const right = await runInProcess(['segment', t2Path, '-o', out, '--image-type', 't2', '--no-probabilities']);
+    expect(right.code).toBe(0);
+    expect(right.stderr).not.toMatch(/contradicts/);
+    const labels = await readNifti(join(out, 'sub-t2_T2w_dseg.nii.gz'));
+    const dice = compareLabelMaps(labels.data, t2.labels, { voxelVolumeMl: 0.001 }).classes.map((c) => c.dice);
+    for (const d of dice) expect(d).toBeGreaterThan(0.9);
+    const sidecar = JSON.parse(await readFile(join(out, 'sub-t2_T2w_dseg.json'), 'utf8'));
+    expect(sidecar.ImageType).toBe('t2');
+    expect(sidecar.Classes[0].MeanIntensity[0]).toBeGreaterThan(sidecar.Classes[2].MeanIntensity[0]);
+    // the same image declared a T1: labels by rising intensity, and the contradiction is said
+    const wrong = await runInProcess(['segment', t2Path, '-o', join(folder.path, 'image-type-wrong'), '--no-probabilities']);
+    expect(wrong.code).toBe(0);
+    expect(wrong.stderr).toMatch(/warning: sub-t2_T2w: the result contradicts imageType t1/);
+    const wrongSidecar = JSON.parse(
+      await readFile(join(folder.path, 'image-type-wrong', 'sub-t2_T2w_dseg.json'), 'utf8'),
+    );
+    expect(wrongSidecar.Warnings.join('\n')).toMatch(/contradicts imageType t1/);
   });
 
   it('skips a subject whose outputs exist and redoes it with --overwrite', async () => {
@@ -256,6 +293,9 @@ describe('mixseg segment', () => {
       'CSF_ml',
       'GM_ml',
       'WM_ml',
+      'CSF_pve_ml',
+      'GM_pve_ml',
+      'WM_pve_ml',
       'iterations',
       'converged',
       'seconds',

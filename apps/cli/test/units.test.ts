@@ -81,6 +81,9 @@ describe('outputs', () => {
       '/out/sub-01_T1w_label-CSF_probseg.nii.gz',
       '/out/sub-01_T1w_label-GM_probseg.nii.gz',
       '/out/sub-01_T1w_label-WM_probseg.nii.gz',
+      '/out/sub-01_T1w_label-CSF_desc-pve_probseg.nii.gz',
+      '/out/sub-01_T1w_label-GM_desc-pve_probseg.nii.gz',
+      '/out/sub-01_T1w_label-WM_desc-pve_probseg.nii.gz',
       '/out/sub-01_T1w_model.json',
       '/out/sub-01_T1w_dseg.json',
     ]);
@@ -110,6 +113,7 @@ describe('outputs', () => {
   it('recognises the temporary files of a subject and not those of another', () => {
     expect(isTemporaryOutputOf('.sub-01_dseg.nii.gz.tmp-123-abcd', 'sub-01')).toBe(true);
     expect(isTemporaryOutputOf('.sub-01_label-GM_probseg.nii.gz.tmp-1-ab', 'sub-01')).toBe(true);
+    expect(isTemporaryOutputOf('.sub-01_label-GM_desc-pve_probseg.nii.gz.tmp-1-ab', 'sub-01')).toBe(true);
     expect(isTemporaryOutputOf('.sub-01_T1w_dseg.nii.gz.tmp-123-abcd', 'sub-01')).toBe(false);
     expect(isTemporaryOutputOf('sub-01_dseg.nii.gz', 'sub-01')).toBe(false);
   });
@@ -123,6 +127,7 @@ describe('outputs', () => {
           inputs: ['a.nii'],
           dseg: null,
           volumesMl: {},
+          partialVolumesMl: {},
           iterations: null,
           converged: null,
           seconds: 1.5,
@@ -131,7 +136,9 @@ describe('outputs', () => {
       ],
       classTable(3),
     );
-    expect(tsv.split('\n')[1]).toBe('s\tfailed\ta.nii\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t1.500\ta.nii: bad file');
+    expect(tsv.split('\n')[1]).toBe(
+      's\tfailed\ta.nii\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t1.500\ta.nii: bad file',
+    );
   });
 });
 

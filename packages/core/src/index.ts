@@ -2,9 +2,9 @@ export { expNonPositive } from './exp.ts';
 export { fitGaussianMixture } from './gaussian-mixture.ts';
 export { mostProbableComponent } from './most-probable-component.ts';
 export {
+  fitPartialVolumeMixture,
   type PartialVolumeFit,
   type PartialVolumeOptions,
-  fitPartialVolumeMixture,
 } from './partial-volume-mixture.ts';
 export {
   adjacentPairs,

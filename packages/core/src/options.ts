@@ -534,7 +534,8 @@ export function robustVariances(
         let cumulative = below;
         for (let b = 0; b < ROBUST_BINS; b++) {
           const next = cumulative + counts[b]!;
-          if (next >= target && counts[b]! > 0) return { b, value: from + (b + (target - cumulative) / counts[b]!) * width };
+          if (next >= target && counts[b]! > 0)
+            return { b, value: from + (b + (target - cumulative) / counts[b]!) * width };
           cumulative = next;
         }
         return { b: ROBUST_BINS - 1, value: to };

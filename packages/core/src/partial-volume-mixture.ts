@@ -278,7 +278,12 @@ export function fitPartialVolumeMixture(
   const tables = allocatePartialVolumeTables(bins, K, subs.length);
   const pairWeightCap = options.pairWeightCap ?? Infinity;
   if (!(pairWeightCap >= 0)) throw new RangeError(`pairWeightCap must be >= 0, got ${pairWeightCap}`);
-  const regularisation: PartialVolumeRegularisation = { shrinkage, varianceFloor, parameterPrior, pairWeightCap };
+  const regularisation: PartialVolumeRegularisation = {
+    shrinkage,
+    varianceFloor,
+    parameterPrior,
+    pairWeightCap,
+  };
   // the per-sample passes run while a prior or label tracking needs them; otherwise EM runs over
   // the distinct values and one per-sample pass at the end fills the outputs
   const iterateOnSamples = options.prior !== undefined || updatePrior !== undefined || labelTol > 0;

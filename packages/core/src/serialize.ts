@@ -144,7 +144,18 @@ export function serializePartialVolumeMixture(model: PartialVolumeMixture): stri
   validatePartialVolumeMixture(model);
   const { nClasses, means, variances, weights, pairs, pairWeights, nSteps, outlier } = model;
   return JSON.stringify(
-    { format: PARTIAL_VOLUME_FORMAT, version: VERSION, nClasses, means, variances, weights, pairs, pairWeights, nSteps, outlier },
+    {
+      format: PARTIAL_VOLUME_FORMAT,
+      version: VERSION,
+      nClasses,
+      means,
+      variances,
+      weights,
+      pairs,
+      pairWeights,
+      nSteps,
+      outlier,
+    },
     null,
     2,
   );
@@ -164,11 +175,14 @@ export function parseMixtureModel(json: string | object): GaussianMixture | Part
       throw new TypeError(`not a valid model: the JSON does not parse (${(error as Error).message})`);
     }
   }
-  if (value === null || typeof value !== 'object') throw new TypeError('not a valid model: expected a JSON object');
+  if (value === null || typeof value !== 'object')
+    throw new TypeError('not a valid model: expected a JSON object');
   const record = value as Record<string, unknown>;
   if (record['format'] === PARTIAL_VOLUME_FORMAT || (record['format'] === undefined && 'pairs' in record)) {
     if (record['version'] !== undefined && record['version'] !== VERSION) {
-      throw new TypeError(`not a valid partial-volume mixture: version ${JSON.stringify(record['version'])} is not supported`);
+      throw new TypeError(
+        `not a valid partial-volume mixture: version ${JSON.stringify(record['version'])} is not supported`,
+      );
     }
     const model = {
       nClasses: record['nClasses'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createRandom,
   type CovarianceType,
+  createRandom,
   type FloatArray,
   fitGaussianMixture,
   type GaussianMixture,
@@ -759,11 +759,20 @@ describe('labelTol', () => {
 describe('default regularisation', () => {
   it('takes regCovar from a robust scale, which one extreme sample does not inflate', () => {
     const random = createRandom(4, 0);
-    const data = Float64Array.from({ length: 20_000 }, () => 100 + 10 * (random.nextFloat() + random.nextFloat() - 1));
-    const plain = fitGaussianMixture({ data, nSamples: data.length, nFeatures: 1 }, { nComponents: 2, seed: 1 });
+    const data = Float64Array.from(
+      { length: 20_000 },
+      () => 100 + 10 * (random.nextFloat() + random.nextFloat() - 1),
+    );
+    const plain = fitGaussianMixture(
+      { data, nSamples: data.length, nFeatures: 1 },
+      { nComponents: 2, seed: 1 },
+    );
     const spiked = Float64Array.from(data);
     spiked[0] = 1e6;
-    const withOutlier = fitGaussianMixture({ data: spiked, nSamples: spiked.length, nFeatures: 1 }, { nComponents: 2, seed: 1 });
+    const withOutlier = fitGaussianMixture(
+      { data: spiked, nSamples: spiked.length, nFeatures: 1 },
+      { nComponents: 2, seed: 1 },
+    );
     expect(withOutlier.regCovar[0]! / plain.regCovar[0]!).toBeGreaterThan(0.95);
     expect(withOutlier.regCovar[0]! / plain.regCovar[0]!).toBeLessThan(1.05);
   });

@@ -3,8 +3,8 @@ import {
   createRandom,
   fitPartialVolumeMixture,
   type PartialVolumeMixture,
-  parseMixtureModel,
   type PriorUpdateContext,
+  parseMixtureModel,
   serializePartialVolumeMixture,
 } from '../src/index.ts';
 
@@ -51,9 +51,11 @@ describe('fitPartialVolumeMixture', () => {
   it('recovers the pure classes at the noise spread, and the mixel weights', () => {
     const fit = fitPartialVolumeMixture(samples, { initialParameters: START });
     expect(fit.converged).toBe(true);
-    fit.model.means.forEach((mean, k) => expect(Math.abs(mean - MEANS[k]!)).toBeLessThan(2));
+    for (const [k, mean] of fit.model.means.entries()) expect(Math.abs(mean - MEANS[k]!)).toBeLessThan(2);
     for (const variance of fit.model.variances) expect(Math.abs(Math.sqrt(variance) - SD)).toBeLessThan(1);
-    fit.model.weights.forEach((weight, k) => expect(Math.abs(weight - [0.2, 0.3, 0.3][k]!)).toBeLessThan(0.01));
+    for (const [k, weight] of fit.model.weights.entries()) {
+      expect(Math.abs(weight - [0.2, 0.3, 0.3][k]!)).toBeLessThan(0.01);
+    }
     for (const weight of fit.model.pairWeights) expect(Math.abs(weight - 0.1)).toBeLessThan(0.01);
     expect(fit.model.pairs).toEqual([
       [0, 1],
@@ -95,8 +97,12 @@ describe('fitPartialVolumeMixture', () => {
     const cluster = new Array<number>(6000).fill(0).map((_, i) => 1400 + (i % 40));
     const withCluster = partialVolumeSamples(200_000, 1, cluster);
     const inliers = new Float32Array(withCluster.nSamples);
-    const fit = fitPartialVolumeMixture(withCluster, { initialParameters: START, outlierWeight: 0.02, inliers });
-    fit.model.means.forEach((mean, k) => expect(Math.abs(mean - MEANS[k]!)).toBeLessThan(3));
+    const fit = fitPartialVolumeMixture(withCluster, {
+      initialParameters: START,
+      outlierWeight: 0.02,
+      inliers,
+    });
+    for (const [k, mean] of fit.model.means.entries()) expect(Math.abs(mean - MEANS[k]!)).toBeLessThan(3);
     expect(Math.sqrt(fit.model.variances[2]!)).toBeLessThan(SD + 2);
     expect(inliers[withCluster.nSamples - 1]).toBeLessThan(0.01);
     expect(inliers[0]).toBeGreaterThan(0.9);
@@ -150,16 +156,16 @@ describe('fitPartialVolumeMixture', () => {
     const spiked = partialVolumeSamples(200_000, 1, new Array<number>(5000).fill(0));
     const weights = new Float32Array(spiked.nSamples).fill(1).fill(0, 200_000);
     const c = fitPartialVolumeMixture(spiked, { initialParameters: START, sampleWeights: weights });
-    c.model.means.forEach((mean, k) => expect(mean).toBeCloseTo(a.model.means[k]!, 6));
+    for (const [k, mean] of c.model.means.entries()) expect(mean).toBeCloseTo(a.model.means[k]!, 6);
   });
 
   it('round-trips through JSON and is told apart from a Gaussian mixture', () => {
     const { model } = fitPartialVolumeMixture(samples, { initialParameters: START, outlierWeight: 0.01 });
     const parsed = parseMixtureModel(serializePartialVolumeMixture(model)) as PartialVolumeMixture;
     expect(parsed).toEqual(model);
-    expect(() => parseMixtureModel({ ...JSON.parse(serializePartialVolumeMixture(model)), weights: [1, 1, 1] })).toThrow(
-      /sum to 1/,
-    );
+    expect(() =>
+      parseMixtureModel({ ...JSON.parse(serializePartialVolumeMixture(model)), weights: [1, 1, 1] }),
+    ).toThrow(/sum to 1/);
   });
 
   it('throws RangeError for data it cannot fit, naming the problem', () => {

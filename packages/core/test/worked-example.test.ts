@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectationStep, fitGaussianMixture, type GaussianMixture } from '../src/index.ts';
 
-// ALGORITHMS.md section 1: X = {-3, -2.5, -1, 0, 2, 4, 5}, K = 3, components N(-4, 1),
+// docs/algorithms.md, section 1: X = {-3, -2.5, -1, 0, 2, 4, 5}, K = 3, components N(-4, 1),
 // N(0, 0.2), N(8, 3), weights 1/3 each.
 const samples = { data: Float64Array.of(-3, -2.5, -1, 0, 2, 4, 5), nSamples: 7, nFeatures: 1 };
 // The same problem on a grid of half-units, so that the integer strategies apply: x' = 2x,
@@ -26,7 +26,7 @@ function initialModel(): GaussianMixture {
   };
 }
 
-describe('the worked example of ALGORITHMS.md', () => {
+describe('the worked example of docs/algorithms.md', () => {
   it('reproduces the first E-step responsibilities, N_k and log-likelihood', () => {
     const { logResponsibilities, meanLogLikelihood } = expectationStep(initialModel(), samples);
     const expected = [

@@ -22,7 +22,6 @@ import {
   modelInIntensityUnits,
   pureClassesAsGaussianMixture,
 } from './partial-volume-stages.ts';
-import { DEFAULT_SEGMENT_OPTIONS, describeMask, resolveClassNames, resolveLabelTol } from './segment-options.ts';
 import {
   labelOutputs,
   type Segmentation,
@@ -31,6 +30,12 @@ import {
   spatialPrior,
   subjectFeatures,
 } from './segment.ts';
+import {
+  DEFAULT_SEGMENT_OPTIONS,
+  describeMask,
+  resolveClassNames,
+  resolveLabelTol,
+} from './segment-options.ts';
 import type { Volume } from './types.ts';
 
 /** Options of {@link applyModel}: those of {@link segment} that do not concern fitting. */
@@ -101,14 +106,21 @@ export function applyModel(
   const grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
   const N = samples.nSamples;
   const responsibilities = new Float32Array(N * K);
-  const gaussian = partialVolume ? pureClassesAsGaussianMixture(model as PartialVolumeMixture) : (model as GaussianMixture);
+  const gaussian = partialVolume
+    ? pureClassesAsGaussianMixture(model as PartialVolumeMixture)
+    : (model as GaussianMixture);
   const classWeights = (partialVolume ? classShares(model as PartialVolumeMixture) : gaussian.weights).map(
     (w) => Math.max(w, 1e-6) ** classWeightPower,
   );
   const update =
     prior === 'none'
       ? undefined
-      : spatialPrior(grid, classWeights, { prior, beta, neighbourhood: options.neighbourhood ?? {}, potts: options.potts ?? {} });
+      : spatialPrior(grid, classWeights, {
+          prior,
+          beta,
+          neighbourhood: options.neighbourhood ?? {},
+          potts: options.potts ?? {},
+        });
 
   started = performance.now();
   let fractions: Float32Array | undefined;
@@ -153,7 +165,11 @@ export function applyModel(
         responsibilities,
         fractions,
         onIteration: (event) =>
-          options.onIteration?.({ stage: 'spatial', iteration: ++iteration, meanLogLikelihood: event.meanLogLikelihood - logStep }),
+          options.onIteration?.({
+            stage: 'spatial',
+            iteration: ++iteration,
+            meanLogLikelihood: event.meanLogLikelihood - logStep,
+          }),
       });
       spatial = {
         converged: fit.converged,
@@ -209,7 +225,13 @@ export function applyModel(
 
   started = performance.now();
   const probabilities = options.probabilities ?? true;
-  const outputs = labelOutputs(channels, responsibilities, voxelIndices, { probabilities, classNames }, fractions);
+  const outputs = labelOutputs(
+    channels,
+    responsibilities,
+    voxelIndices,
+    { probabilities, classNames },
+    fractions,
+  );
   return {
     ...outputs,
     model: gaussian,
@@ -245,7 +267,12 @@ export function applyModel(
       neighbourhood: options.neighbourhood ?? {},
       potts: options.potts ?? {},
     },
-    timings: { features: featuresTime, mixture: mixtureTime, spatial: spatialTime, outputs: seconds(started) },
+    timings: {
+      features: featuresTime,
+      mixture: mixtureTime,
+      spatial: spatialTime,
+      outputs: seconds(started),
+    },
   };
 }
 

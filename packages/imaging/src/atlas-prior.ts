@@ -1,5 +1,5 @@
 /**
- * Atlas tissue-probability priors (ALGORITHMS.md 3c): maps in a template space (e.g. SPM's
+ * Atlas tissue-probability priors (docs/algorithms.md, section 3): maps in a template space (e.g. SPM's
  * OldSeg_csf/grey/white) resampled onto the subject's grid through both images' voxel-to-world
  * affines, floored, and normalised over the classes at each voxel. The prior replaces the global
  * mixing weights; pi_k is not multiplied in again, because the maps already carry the classes'

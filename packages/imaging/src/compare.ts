@@ -1,5 +1,5 @@
 /**
- * Agreement of a label map with a reference segmentation (ALGORITHMS.md section 4): per-class
+ * Agreement of a label map with a reference segmentation (docs/algorithms.md, section 9): per-class
  * Dice overlap and volumes in millilitres, all computed inside the reference's brain mask
  * (reference label > 0), so that whatever the labels say outside that mask does not count.
  */

@@ -25,7 +25,9 @@ export interface GaussianInput {
   grid: { dims: [number, number, number]; spacing: [number, number, number]; voxelIndices: Uint32Array };
   atlas: Float32Array | undefined;
   spatialPrior: (classWeights: number[]) => PriorUpdate | undefined;
-  onIteration: ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void) | undefined;
+  onIteration:
+    | ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void)
+    | undefined;
 }
 
 /** The result of the Gaussian stages. */
@@ -129,7 +131,8 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
     const values = new Float64Array(N);
     const weighted = weights ? new Float32Array(N * K) : responsibilities;
     for (let round = 0; round < rounds; round++) {
-      if (weights) for (let e = 0; e < N * K; e++) weighted[e] = responsibilities[e]! * weights[Math.floor(e / K)]!;
+      if (weights)
+        for (let e = 0; e < N * K; e++) weighted[e] = responsibilities[e]! * weights[Math.floor(e / K)]!;
       for (let d = 0; d < D; d++) {
         const { scale, offset } = transforms[d]!;
         const means = model.means.map((mean) => mean[d]! * scale + offset);
@@ -197,7 +200,6 @@ function spatialStage(
   common: GaussianMixtureOptions,
   logDensityShift: number,
 ): GaussianMixtureFit | undefined {
-  const K = options.nClasses;
   const weights = model.weights.map((w) => Math.max(w, 1e-6) ** options.classWeightPower);
   const update = input.spatialPrior(weights);
   if (!update) return undefined;
@@ -211,7 +213,8 @@ function spatialStage(
     labelTol: options.labelTol,
     updatePrior: update,
     responsibilities,
-    onIteration: (event) => input.onIteration?.('spatial', ++iteration, event.meanLogLikelihood + logDensityShift),
+    onIteration: (event) =>
+      input.onIteration?.('spatial', ++iteration, event.meanLogLikelihood + logDensityShift),
   });
 }
 
@@ -299,7 +302,7 @@ function unmixedFractions(
       denominator += direction * direction * inverseVariance[d]!;
     }
     const t = denominator > 0 ? Math.min(1, Math.max(0, numerator / denominator)) : 1;
-    const fa = total * ((1 - mixing) + mixing * t);
+    const fa = total * (1 - mixing + mixing * t);
     out[row + a] = fa;
     out[row + b] = total - fa;
   }

@@ -43,6 +43,7 @@ export {
   type NiftiImage,
   probabilityMapsImage,
 } from './nifti-writer.ts';
+export { classShares, pureClassesAsGaussianMixture } from './partial-volume-stages.ts';
 export {
   DEFAULT_PHANTOM_OPTIONS,
   generatePhantom,
@@ -55,6 +56,13 @@ export {
   type ResolvedPhantomOptions,
   type TissueIntensities,
 } from './phantom.ts';
+export {
+  analyseIntensities,
+  type ChannelRobustness,
+  type RobustAnalysis,
+  type RobustOptions,
+  type SpikeValue,
+} from './robust-intensities.ts';
 export {
   type BiasCorrectionOptions,
   type ClassStatistics,
@@ -70,14 +78,6 @@ export {
   segment,
 } from './segment.ts';
 export { DEFAULT_SEGMENT_OPTIONS } from './segment-options.ts';
-export {
-  type ChannelRobustness,
-  analyseIntensities,
-  type RobustAnalysis,
-  type RobustOptions,
-  type SpikeValue,
-} from './robust-intensities.ts';
-export { classShares, pureClassesAsGaussianMixture } from './partial-volume-stages.ts';
 export {
   type BoxGrid,
   boxGrid,

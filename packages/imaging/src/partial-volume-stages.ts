@@ -51,12 +51,16 @@ export function latticeValues(
   for (let i = 0; i < out.length; i++) {
     const x = field ? values[i]! / field[i]! : values[i]!;
     const v = Math.round((x - origin) / step);
-    out[i] = v < low ? low : v > high ? high : v;
+    out[i] = v < low ? low : Math.min(v, high);
   }
 }
 
 /** A partial-volume model on the lattice, mapped to intensity units (or back, with `inverse`). */
-export function modelInIntensityUnits(model: PartialVolumeMixture, lattice: Lattice, inverse = false): PartialVolumeMixture {
+export function modelInIntensityUnits(
+  model: PartialVolumeMixture,
+  lattice: Lattice,
+  inverse = false,
+): PartialVolumeMixture {
   const { origin, step } = lattice;
   const map = inverse ? (x: number) => (x - origin) / step : (x: number) => origin + step * x;
   const scale = inverse ? 1 / (step * step) : step * step;
@@ -67,7 +71,9 @@ export function modelInIntensityUnits(model: PartialVolumeMixture, lattice: Latt
     weights: [...model.weights],
     pairs: model.pairs.map(([a, b]) => [a, b] as [number, number]),
     pairWeights: [...model.pairWeights],
-    outlier: model.outlier ? { ...model.outlier, low: map(model.outlier.low), high: map(model.outlier.high) } : null,
+    outlier: model.outlier
+      ? { ...model.outlier, low: map(model.outlier.low), high: map(model.outlier.high) }
+      : null,
   };
 }
 
@@ -140,7 +146,9 @@ export interface SingleChannelInput {
   atlas: Float32Array | undefined;
   /** The spatial term for given class weights (undefined for no spatial prior). */
   spatialPrior: (classWeights: number[]) => PriorUpdate | undefined;
-  onIteration: ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void) | undefined;
+  onIteration:
+    | ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void)
+    | undefined;
 }
 
 /** One stage's fits, in intensity units. */
@@ -205,7 +213,10 @@ function tissueOrderStart(
 const experiment = (): Record<string, any> => (globalThis as any).__mixsegExperiment ?? {};
 
 /** Runs the stages. */
-export function fitSingleChannel(input: SingleChannelInput, options: ResolvedSegmentOptions): SingleChannelResult {
+export function fitSingleChannel(
+  input: SingleChannelInput,
+  options: ResolvedSegmentOptions,
+): SingleChannelResult {
   const K = options.nClasses;
   const { values, weights, robustness, grid } = input;
   const N = values.length;
@@ -287,7 +298,9 @@ export function fitSingleChannel(input: SingleChannelInput, options: ResolvedSeg
   const inliers = new Float32Array(N);
   const outputs = { responsibilities, fractions, inliers };
   const classPrior = input.atlas ? { prior: input.atlas } : {};
-  const estimate = options.biasCorrection ? biasFieldEstimator(grid, { fwhm: options.biasCorrection.fwhm }) : undefined;
+  const estimate = options.biasCorrection
+    ? biasFieldEstimator(grid, { fwhm: options.biasCorrection.fwhm })
+    : undefined;
   const refine = (start: (typeof starts)[number]) => {
     const data = new Float32Array(N);
     latticeValues(values, undefined, lattice, data);
@@ -347,14 +360,27 @@ export function fitSingleChannel(input: SingleChannelInput, options: ResolvedSeg
       }
     }
     const contradiction =
-      K === 3 ? contradictsImageType(model.means, classShares(model), options.imageType, options.classNames) : undefined;
-    return { samples, model, field, fits, contradiction, meanLogLikelihood: fits[fits.length - 1]!.meanLogLikelihood };
+      K === 3
+        ? contradictsImageType(model.means, classShares(model), options.imageType, options.classNames)
+        : undefined;
+    return {
+      samples,
+      model,
+      field,
+      fits,
+      contradiction,
+      meanLogLikelihood: fits[fits.length - 1]!.meanLogLikelihood,
+    };
   };
   const candidates: SingleChannelFits['candidates'] = [];
   let best: ReturnType<typeof refine> | undefined;
   for (const start of starts) {
     const result = refine(start);
-    candidates.push({ name: start.name, meanLogLikelihood: result.meanLogLikelihood, contradiction: result.contradiction });
+    candidates.push({
+      name: start.name,
+      meanLogLikelihood: result.meanLogLikelihood,
+      contradiction: result.contradiction,
+    });
     const better =
       !best ||
       (best.contradiction !== undefined && result.contradiction === undefined) ||
@@ -383,7 +409,8 @@ export function fitSingleChannel(input: SingleChannelInput, options: ResolvedSeg
         maxIter: options.maxIter,
         labelTol: options.labelTol,
         ...outputs,
-        onIteration: (event) => input.onIteration?.('spatial', ++spatialIteration, event.meanLogLikelihood - logStep),
+        onIteration: (event) =>
+          input.onIteration?.('spatial', ++spatialIteration, event.meanLogLikelihood - logStep),
       }),
     );
     model = spatial.model;

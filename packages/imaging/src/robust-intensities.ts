@@ -60,7 +60,11 @@ export interface RobustOptions {
 }
 
 /** Distinct values (ascending) and their counts. */
-function distinctValues(values: Float32Array): { values: Float64Array; counts: Float64Array; integer: boolean } {
+function distinctValues(values: Float32Array): {
+  values: Float64Array;
+  counts: Float64Array;
+  integer: boolean;
+} {
   let min = Infinity;
   let max = -Infinity;
   let integer = true;

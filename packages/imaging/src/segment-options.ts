@@ -125,13 +125,24 @@ export interface SegmentOptions {
   /** Class names for the statistics. Default CSF, GM, WM for K = 3, else class1..classK. */
   classNames?: string[];
   /** Progress: stage and iteration. */
-  onIteration?: (event: { stage: 'mixture' | 'spatial'; iteration: number; meanLogLikelihood: number }) => void;
+  onIteration?: (event: {
+    stage: 'mixture' | 'spatial';
+    iteration: number;
+    meanLogLikelihood: number;
+  }) => void;
 }
 
 export type ResolvedSegmentOptions = Required<
   Omit<
     SegmentOptions,
-    'onIteration' | 'mask' | 'neighbourhood' | 'potts' | 'atlas' | 'biasCorrection' | 'robust' | 'partialVolume'
+    | 'onIteration'
+    | 'mask'
+    | 'neighbourhood'
+    | 'potts'
+    | 'atlas'
+    | 'biasCorrection'
+    | 'robust'
+    | 'partialVolume'
   >
 > & {
   /** The resolved partial-volume model, or false. */
@@ -195,7 +206,8 @@ export function resolveSegmentOptions(options: SegmentOptions): ResolvedSegmentO
     throw new RangeError(`prior must be "ppf", "mrf", "atlas" or "none", got ${JSON.stringify(prior)}`);
   }
   const beta = options.beta ?? d.beta[prior];
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new RangeError(`beta must be a finite number >= 0, got ${beta}`);
+  if (!(beta >= 0) || !Number.isFinite(beta))
+    throw new RangeError(`beta must be a finite number >= 0, got ${beta}`);
   if (prior === 'mrf' && beta > 20) {
     throw new RangeError(`beta of the Potts prior must be at most 20 (0.1-1 is usual), got ${beta}`);
   }
@@ -204,7 +216,9 @@ export function resolveSegmentOptions(options: SegmentOptions): ResolvedSegmentO
     throw new RangeError('prior "atlas" needs the atlas maps (one tissue-probability volume per class)');
   }
   if (atlas.length > 0 && atlas.length !== nClasses) {
-    throw new RangeError(`the atlas needs one map per class: got ${atlas.length} maps for ${nClasses} classes`);
+    throw new RangeError(
+      `the atlas needs one map per class: got ${atlas.length} maps for ${nClasses} classes`,
+    );
   }
   const atlasWeight = checkUnit('atlasWeight', options.atlasWeight ?? d.atlasWeight);
   const bias = options.biasCorrection ?? true;
@@ -236,14 +250,20 @@ export function resolveSegmentOptions(options: SegmentOptions): ResolvedSegmentO
       outlierWeight: checkUnit('robust.outlierWeight', given.outlierWeight ?? d.robust.outlierWeight, true),
     };
   }
-  const covarianceShrinkage = checkUnit('covarianceShrinkage', options.covarianceShrinkage ?? d.covarianceShrinkage);
+  const covarianceShrinkage = checkUnit(
+    'covarianceShrinkage',
+    options.covarianceShrinkage ?? d.covarianceShrinkage,
+  );
   const labelTol = resolveLabelTol(options.labelTol);
   const nInit = options.nInit ?? d.nInit;
-  if (!Number.isInteger(nInit) || nInit < 1) throw new RangeError(`nInit must be an integer >= 1, got ${nInit}`);
+  if (!Number.isInteger(nInit) || nInit < 1)
+    throw new RangeError(`nInit must be an integer >= 1, got ${nInit}`);
   const maxIter = options.maxIter ?? d.maxIter;
-  if (!Number.isInteger(maxIter) || maxIter < 1) throw new RangeError(`maxIter must be an integer >= 1, got ${maxIter}`);
+  if (!Number.isInteger(maxIter) || maxIter < 1)
+    throw new RangeError(`maxIter must be an integer >= 1, got ${maxIter}`);
   const tol = options.tol ?? d.tol;
-  if (!(tol >= 0) || !Number.isFinite(tol)) throw new RangeError(`tol must be a finite number >= 0, got ${tol}`);
+  if (!(tol >= 0) || !Number.isFinite(tol))
+    throw new RangeError(`tol must be a finite number >= 0, got ${tol}`);
   const seed = options.seed ?? d.seed;
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
   return {
@@ -298,10 +318,13 @@ export function describeMask(mask: SegmentOptions['mask']): string {
   return mask === undefined ? 'nonzero' : typeof mask === 'string' ? mask : mask.source.path;
 }
 
-function resolvePartialVolume(given: SegmentOptions['partialVolume']): Required<PartialVolumeSettings> | false {
+function resolvePartialVolume(
+  given: SegmentOptions['partialVolume'],
+): Required<PartialVolumeSettings> | false {
   if (given === false) return false;
   const settings = given === undefined || given === true ? {} : given;
   const mixelCap = settings.mixelCap ?? DEFAULT_SEGMENT_OPTIONS.partialVolume.mixelCap;
-  if (!(mixelCap > 0)) throw new RangeError(`partialVolume.mixelCap must be a number > 0 (Infinity: no cap), got ${mixelCap}`);
+  if (!(mixelCap > 0))
+    throw new RangeError(`partialVolume.mixelCap must be a number > 0 (Infinity: no cap), got ${mixelCap}`);
   return { mixelCap };
 }

@@ -8,7 +8,12 @@
  * of gaussian-stages.ts), with rounds of bias-field correction; EM again with the spatial prior;
  * the outputs.
  */
-import { type GaussianMixture, mostProbableComponent, type PartialVolumeMixture, type PriorUpdate } from '@mixseg/core';
+import {
+  type GaussianMixture,
+  mostProbableComponent,
+  type PartialVolumeMixture,
+  type PriorUpdate,
+} from '@mixseg/core';
 import { atlasPrior, blendedPrior } from './atlas-prior.ts';
 import {
   extractFeatures,
@@ -19,7 +24,11 @@ import {
 } from './features.ts';
 import { fitGaussianStages } from './gaussian-stages.ts';
 import { automaticMask, maskFromVolume } from './mask.ts';
-import { contradictsImageType, fitSingleChannel, pureClassesAsGaussianMixture } from './partial-volume-stages.ts';
+import {
+  contradictsImageType,
+  fitSingleChannel,
+  pureClassesAsGaussianMixture,
+} from './partial-volume-stages.ts';
 import { analyseIntensities, type ChannelRobustness } from './robust-intensities.ts';
 import {
   type ResolvedSegmentOptions,
@@ -142,7 +151,8 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
 
   started = performance.now();
   const grid: Grid = { dims: first.dims, spacing: first.spacing, voxelIndices };
-  const atlas = options.atlas && options.atlas.length > 0 ? atlasPrior(options.atlas, first, voxelIndices, K) : undefined;
+  const atlas =
+    options.atlas && options.atlas.length > 0 ? atlasPrior(options.atlas, first, voxelIndices, K) : undefined;
   const spatialPriorFor = (classWeights: number[]): PriorUpdate | undefined => {
     const term = spatialPrior(grid, classWeights, resolved);
     return atlas ? blendedPrior(atlas, term, resolved.atlasWeight) : term;
@@ -192,7 +202,15 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
     warnings.push(...result.warnings);
   } else {
     const result = fitGaussianStages(
-      { samples, transforms: features.transforms, weights, grid, atlas, spatialPrior: spatialPriorFor, onIteration },
+      {
+        samples,
+        transforms: features.transforms,
+        weights,
+        grid,
+        atlas,
+        spatialPrior: spatialPriorFor,
+        onIteration,
+      },
       resolved,
     );
     model = result.model;
@@ -225,9 +243,15 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       resolved.imageType,
       resolved.classNames,
     );
-    if (contradiction) {
+    const outer = outerLayerShares(outputs.labels, mask, first.dims, K);
+    const outerContradiction =
+      outer[2]! > outer[0]! && outer[2]! > outer[1]!
+        ? `the outer layer of the mask is mostly "${resolved.classNames[2]}" (${(100 * outer[2]!).toFixed(0)}%), which lies inside ${resolved.classNames[1]} in a brain`
+        : undefined;
+    for (const found of [contradiction, outerContradiction]) {
+      if (!found) continue;
       warnings.push(
-        `the result contradicts imageType ${resolved.imageType}: ${contradiction}; check the image's contrast (imageType t1, t2 or pd) and its mask`,
+        `the result contradicts imageType ${resolved.imageType}: ${found}; check the image's contrast (imageType t1, t2 or pd) and its mask`,
       );
     }
   }
@@ -258,7 +282,8 @@ function plainRobustness(values: Float32Array): ChannelRobustness {
   const n = sorted.length;
   const at = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))]!;
   let integerValued = true;
-  for (let i = 0; i < n && integerValued; i++) if (Math.floor(sorted[i]!) !== sorted[i]) integerValued = false;
+  for (let i = 0; i < n && integerValued; i++)
+    if (Math.floor(sorted[i]!) !== sorted[i]) integerValued = false;
   const iqr = at(0.75) - at(0.25);
   return {
     spikes: [],
@@ -335,7 +360,13 @@ function mergeReports(reports: StageReport[]): StageReport {
       index === 0 ? report.logLikelihoodTrace : report.logLikelihoodTrace.slice(1),
     ),
     initScores: first.initScores,
-    warnings: [...new Set([first, ...reports.slice(1)].flatMap((r, index) => (index === 0 ? r.warnings : r.warnings.filter((w) => !/did not converge/.test(w)))))],
+    warnings: [
+      ...new Set(
+        [first, ...reports.slice(1)].flatMap((r, index) =>
+          index === 0 ? r.warnings : r.warnings.filter((w) => !/did not converge/.test(w)),
+        ),
+      ),
+    ],
   };
 }
 
@@ -367,7 +398,11 @@ export function spatialPrior(
   switch (options.prior) {
     case 'ppf':
     case 'atlas':
-      return neighbourhoodPrior(grid, K, { ...options.neighbourhood, classWeights: weights, beta: options.beta });
+      return neighbourhoodPrior(grid, K, {
+        ...options.neighbourhood,
+        classWeights: weights,
+        beta: options.beta,
+      });
     case 'mrf':
       return pottsPrior(grid, K, { ...options.potts, classWeights: weights, beta: options.beta });
     case 'none':
@@ -407,9 +442,45 @@ export function labelOutputs(
       ? scatterResponsibilities(responsibilities, voxelIndices, nVoxels, K)
       : undefined,
     fractions:
-      options.probabilities && fractions ? scatterResponsibilities(fractions, voxelIndices, nVoxels, K) : undefined,
+      options.probabilities && fractions
+        ? scatterResponsibilities(fractions, voxelIndices, nVoxels, K)
+        : undefined,
     statistics,
   };
+}
+
+/**
+ * Share of each label among the mask's outer layer (mask voxels with a face neighbour outside the
+ * mask or the volume): in a brain, CSF and GM, never WM.
+ */
+export function outerLayerShares(
+  labels: Uint8Array,
+  mask: Uint8Array,
+  dims: [number, number, number],
+  K: number,
+): number[] {
+  const [nx, ny, nz] = dims;
+  const counts = new Float64Array(K + 1);
+  let total = 0;
+  const inside = (x: number, y: number, z: number) =>
+    x >= 0 && y >= 0 && z >= 0 && x < nx && y < ny && z < nz && mask[x + nx * (y + ny * z)] === 1;
+  for (let z = 0, v = 0; z < nz; z++) {
+    for (let y = 0; y < ny; y++) {
+      for (let x = 0; x < nx; x++, v++) {
+        if (mask[v] !== 1) continue;
+        const edge =
+          !inside(x - 1, y, z) ||
+          !inside(x + 1, y, z) ||
+          !inside(x, y - 1, z) ||
+          !inside(x, y + 1, z) ||
+          (nz > 1 && (!inside(x, y, z - 1) || !inside(x, y, z + 1)));
+        if (!edge) continue;
+        counts[labels[v]!]!++;
+        total++;
+      }
+    }
+  }
+  return Array.from({ length: K }, (_, k) => (total > 0 ? counts[k + 1]! / total : 0));
 }
 
 function scatterField(field: Float64Array, voxelIndices: Uint32Array, nVoxels: number): Float32Array {
@@ -419,7 +490,11 @@ function scatterField(field: Float64Array, voxelIndices: Uint32Array, nVoxels: n
 }
 
 /** Voxel count, volume in mL and mean intensity per channel of each label 1..K. */
-export function classStatistics(channels: Volume[], labels: Uint8Array, classNames: string[]): ClassStatistics[] {
+export function classStatistics(
+  channels: Volume[],
+  labels: Uint8Array,
+  classNames: string[],
+): ClassStatistics[] {
   const K = classNames.length;
   const D = channels.length;
   const counts = new Float64Array(K + 1);

@@ -1,5 +1,5 @@
 /**
- * Spatial priors (ALGORITHMS.md section 3): each replaces the global mixing weight pi_k of a
+ * Spatial priors (docs/algorithms.md, section 3): each replaces the global mixing weight pi_k of a
  * voxel by a per-voxel prior computed from its neighbours, as an `updatePrior` hook that
  * @mixseg/core calls between EM iterations. The work is done on the bounding box of the mask,
  * padded by one voxel so that neighbour look-ups need no bounds checks.
@@ -160,14 +160,14 @@ export interface NeighbourhoodPriorOptions {
    */
   pseudoCount?: number;
   /**
-   * Fixed global class weights pi_k multiplied into the prior (ALGORITHMS.md's pi_k factor), e.g.
+   * Fixed global class weights pi_k multiplied into the prior (docs/algorithms.md, section 3), e.g.
    * the plain mixture's weights. Default: none (all 1).
    */
   classWeights?: number[];
 }
 
 /**
- * The prior probability factor (ALGORITHMS.md 3a): pi_ik proportional to f_ik^beta pi_k, where f_ik
+ * The prior probability factor (docs/algorithms.md, section 3): pi_ik proportional to f_ik^beta pi_k, where f_ik
  * is the mean responsibility of class k over voxel i's in-mask neighbours at the previous
  * iteration. pi_k is held fixed (`classWeights`, segment() passes the plain mixture's weights):
  * measured on SRI24, re-estimating it each iteration from responsibilities the prior has already
@@ -326,7 +326,7 @@ export interface PottsPriorOptions {
 }
 
 /**
- * The Potts MRF prior (ALGORITHMS.md 3b): pi_ik proportional to
+ * The Potts MRF prior (docs/algorithms.md, section 3): pi_ik proportional to
  * exp(beta sum_{m in N_i, z_m = k} 1 / d(i, m)), with z the current hard labels and d the
  * physical distance in mm relative to the smallest voxel size (so anisotropic voxels are weighted
  * by their true distance and isotropic 1-voxel steps weigh 1).
@@ -342,7 +342,9 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
   const K = nClasses;
   const classWeights = Float64Array.from(options.classWeights ?? new Array<number>(K).fill(1));
   if (classWeights.length !== K || !classWeights.every((w) => w > 0 && Number.isFinite(w))) {
-    throw new RangeError(`classWeights must be ${K} finite numbers > 0, got ${JSON.stringify(options.classWeights)}`);
+    throw new RangeError(
+      `classWeights must be ${K} finite numbers > 0, got ${JSON.stringify(options.classWeights)}`,
+    );
   }
   const box = boxGrid(grid, 1);
   const [bx, by, bz] = box.dims;
@@ -376,7 +378,8 @@ export function pottsPrior(grid: SampleGrid, nClasses: number, options: PottsPri
       }
       let max = 0;
       for (let k = 0; k < K; k++) if (energy[k]! > max) max = energy[k]!;
-      for (let k = 0; k < K; k++) prior[i * K + k] = expNonPositive(beta * (energy[k]! - max)) * classWeights[k]!;
+      for (let k = 0; k < K; k++)
+        prior[i * K + k] = expNonPositive(beta * (energy[k]! - max)) * classWeights[k]!;
     }
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { applyModel } from '../src/apply-model.ts';
 import { compareLabelMaps } from '../src/compare.ts';
 import { generatePhantom } from '../src/phantom.ts';
-import { applyModel } from '../src/apply-model.ts';
 import { segment } from '../src/segment.ts';
 import { boxSum, neighbourhoodPrior, pottsPrior } from '../src/spatial-prior.ts';
 
@@ -136,7 +136,10 @@ describe('segment', () => {
     const result = segment([biased.image], { prior: 'none' });
     const field = result.biasFields![0]!;
     // the model applied to the corrected intensities gives the fit's own labels
-    const corrected = { ...biased.image, data: biased.image.data.map((x, v) => (field[v]! > 0 ? x / field[v]! : 0)) };
+    const corrected = {
+      ...biased.image,
+      data: biased.image.data.map((x, v) => (field[v]! > 0 ? x / field[v]! : 0)),
+    };
     const applied = applyModel([corrected], result.partialVolume!, { prior: 'none', mask: biased.image });
     let differ = 0;
     let inside = 0;
@@ -153,7 +156,9 @@ describe('segment', () => {
     expect(Math.abs(spatial.mixture.meanLogLikelihood - mixture.at(-1)!)).toBeLessThan(1e-12);
     // and in the same units as a fit to the uncorrected intensities (this phantom has no bias)
     const uncorrected = segment([phantom.image], { biasCorrection: false });
-    expect(Math.abs(spatial.mixture.meanLogLikelihood - uncorrected.mixture.meanLogLikelihood)).toBeLessThan(0.1);
+    expect(Math.abs(spatial.mixture.meanLogLikelihood - uncorrected.mixture.meanLogLikelihood)).toBeLessThan(
+      0.1,
+    );
   });
 
   it('reports statistics, probabilities summing to one in the mask, and 0 outside', () => {

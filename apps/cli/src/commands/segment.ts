@@ -98,7 +98,10 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
       const parsed = JSON.parse(text) as Record<string, unknown>;
       // a sidecar holds the model under "Model"; a --save-model file is the model itself
       // a sidecar holds the partial-volume model (single channel) or the Gaussian mixture
-      const saved = (parsed['PartialVolumeModel'] as object | null | undefined) ?? (parsed['Model'] as object | undefined) ?? parsed;
+      const saved =
+        (parsed['PartialVolumeModel'] as object | null | undefined) ??
+        (parsed['Model'] as object | undefined) ??
+        parsed;
       model = { path, mixture: parseMixtureModel(saved) };
     } catch (error) {
       throw new UsageError(`--model ${options.model}: ${(error as Error).message}`);
@@ -126,7 +129,9 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     }
   }
   const classes =
-    (model && ('pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents)) ?? options.classes ?? 3;
+    (model && ('pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents)) ??
+    options.classes ??
+    3;
 
   let atlas: string[] | undefined;
   let atlasWeight: number | undefined;
@@ -192,7 +197,9 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     mask,
     covariance: options.covariance,
     covarianceShrinkage:
-      model === undefined ? (options.covarianceShrinkage ?? DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage) : undefined,
+      model === undefined
+        ? (options.covarianceShrinkage ?? DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage)
+        : undefined,
     restarts: options.restarts,
     maxIter: options.maxIter,
     tol: options.tol,
@@ -452,7 +459,8 @@ async function runSegment(
         else others++;
       }
     }
-    if (others > 0) io.stderr(`${others} other warning(s) (spikes, outliers) are in the subjects' _dseg.json sidecars\n`);
+    if (others > 0)
+      io.stderr(`${others} other warning(s) (spikes, outliers) are in the subjects' _dseg.json sidecars\n`);
   }
   return counts.failed > 0 ? EXIT_FAILURE : 0;
 }
@@ -487,7 +495,7 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
     .option(
       '--no-partial-volume',
       'do not model voxels that mix two tissues (CSF/GM, GM/WM); default: modelled, which keeps the pure classes ' +
-        'at the noise spread and writes <stem>_label-<class>_desc-pve_probseg.nii.gz fraction maps (as FAST\'s _pve_)',
+        "at the noise spread and writes <stem>_label-<class>_desc-pve_probseg.nii.gz fraction maps (as FAST's _pve_)",
     )
     .option(
       '--no-robust',
