@@ -1,10 +1,13 @@
 """Peers for `pnpm bench segmentation`: scikit-learn's GaussianMixture (full, k-means init) and
 dipy's HMRF (TissueClassifierHMRF, beta 0.1) on the voxels inside the reference mask.
 
-usage: segment_peers.py <sklearn|dipy> <reference.nii.gz> <channel.nii.gz>...
+usage: segment_peers.py <sklearn|dipy> [--image-type t1|t2|pd] <reference.nii.gz> <channel.nii.gz>...
+The classes are labelled 1, 2, 3 (CSF, GM, WM) by the first channel's class means: ascending for
+t1 (the default), descending for t2 and pd, as mixseg's imageType orders them.
 Prints one JSON line: Dice per class (1, 2, 3), read and segment seconds, peak RSS in MiB.
 If the peer cannot be imported, prints {"available": false, "error": ...} and exits 3.
 """
+import argparse
 import json
 import sys
 import time
@@ -21,17 +24,23 @@ def load_3d(nib, np, path, dtype=None):
 
 
 def main():
-    peer, reference_path, *channels = sys.argv[1:]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("peer", choices=("sklearn", "dipy"))
+    parser.add_argument("--image-type", choices=("t1", "t2", "pd"), default="t1")
+    parser.add_argument("reference")
+    parser.add_argument("channels", nargs="+")
+    arguments = parser.parse_args()
+    peer, reference_path, channels = arguments.peer, arguments.reference, arguments.channels
+    # CSF is darkest on T1, brightest on T2 and PD: rank the class means by sign * mean.
+    sign = 1 if arguments.image_type == "t1" else -1
     try:
         import nibabel as nib
         import numpy as np
 
         if peer == "sklearn":
             from sklearn.mixture import GaussianMixture
-        elif peer == "dipy":
-            from dipy.segment.tissue import TissueClassifierHMRF
         else:
-            raise SystemExit(f"unknown peer {peer}")
+            from dipy.segment.tissue import TissueClassifierHMRF
     except ImportError as error:
         print(json.dumps({"available": False, "error": repr(error)}))
         sys.exit(3)
@@ -45,7 +54,7 @@ def main():
     if peer == "sklearn":
         x = np.stack([image[mask] for image in images], axis=1)
         fit = GaussianMixture(3, covariance_type="full", random_state=0).fit(x)
-        order = np.argsort(np.argsort(fit.means_[:, 0]))
+        order = np.argsort(np.argsort(sign * fit.means_[:, 0]))
         labels = np.zeros(reference.shape, np.uint8)
         labels[mask] = order[fit.predict(x)] + 1
     else:
@@ -62,7 +71,7 @@ def main():
             sys.exit(4)
         # dipy's classes come in random order: rank them by mean intensity
         found = [k for k in (1, 2, 3) if np.any((final == k) & mask)]
-        means = [image[(final == k) & mask].mean() for k in found]
+        means = [sign * image[(final == k) & mask].mean() for k in found]
         ranked = {k: r + 1 for r, k in enumerate(np.array(found)[np.argsort(means)])}
         labels = np.zeros(reference.shape, np.uint8)
         for k, r in ranked.items():

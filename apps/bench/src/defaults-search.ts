@@ -17,9 +17,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SegmentOptions } from '@mixseg/imaging';
-import { benchRoot, formatTable, gitRevision, machineInfo, repoRoot, resultsDirectory, writeJson } from './measure.ts';
-import { REFERENCE_GROUPS } from './reference-cases.ts';
 import { markdownTable } from './markdown-table.ts';
+import {
+  benchRoot,
+  formatTable,
+  gitRevision,
+  machineInfo,
+  repoRoot,
+  resultsDirectory,
+  writeJson,
+} from './measure.ts';
+import { REFERENCE_GROUPS } from './reference-cases.ts';
 
 /** One configuration of the grid. */
 export interface SearchConfiguration {
@@ -41,7 +49,12 @@ export interface SearchRun {
   error?: string;
 }
 
-function configuration(prior: 'ppf' | 'mrf', beta: number, classWeightPower: number, covarianceShrinkage: number) {
+function configuration(
+  prior: 'ppf' | 'mrf',
+  beta: number,
+  classWeightPower: number,
+  covarianceShrinkage: number,
+) {
   return {
     name: `${prior} ${beta}, weights^${classWeightPower}, shrinkage ${covarianceShrinkage}`,
     options: { prior, beta, classWeightPower, covarianceShrinkage },
@@ -86,7 +99,8 @@ export function searchGrid(quick: boolean): SearchConfiguration[] {
   }
   if (!quick) {
     for (const covarianceShrinkage of [0.15, 0.5]) {
-      for (const [prior, beta, power] of SHRINKAGE_PROBES) grid.push(configuration(prior, beta, power, covarianceShrinkage));
+      for (const [prior, beta, power] of SHRINKAGE_PROBES)
+        grid.push(configuration(prior, beta, power, covarianceShrinkage));
     }
   }
   return grid;
@@ -213,7 +227,14 @@ export function renderSearch(
     `the other datasets choose the same configuration for ${agree} of ${groups.length} datasets.`,
     '',
     formatMarkdown(
-      ['left-out dataset', 'chosen on the others', 'its score there', 'default', 'best possible', 'best configuration there'],
+      [
+        'left-out dataset',
+        'chosen on the others',
+        'its score there',
+        'default',
+        'best possible',
+        'best configuration there',
+      ],
       analysis.heldOut.map((h) => [
         name(h.group),
         h.choice,
@@ -228,7 +249,9 @@ export function renderSearch(
     '',
     formatMarkdown(
       ['configuration', 'mean', ...groups.map(name)],
-      ranking.slice(0, 10).map((r) => [r.name, f(r.value), ...groups.map((g) => f(table.get(r.name)!.get(g) ?? Number.NaN))]),
+      ranking
+        .slice(0, 10)
+        .map((r) => [r.name, f(r.value), ...groups.map((g) => f(table.get(r.name)!.get(g) ?? Number.NaN))]),
     ),
     '',
   ];
@@ -236,20 +259,33 @@ export function renderSearch(
 }
 
 function formatMarkdown(headers: string[], rows: string[][]): string {
-  return markdownTable(headers, rows, new Set(headers.map((_, c) => c).filter((c) => rows.some((r) => /^[\d.]+$|^n\/a$/.test(r[c] ?? '')))));
+  return markdownTable(
+    headers,
+    rows,
+    new Set(headers.map((_, c) => c).filter((c) => rows.some((r) => /^[\d.]+$|^n\/a$/.test(r[c] ?? '')))),
+  );
 }
 
 const WORKER = join(benchRoot, 'src', 'worker-defaults.ts');
 
 /** Runs the grid (resuming from the cache), writes the JSON and the report, prints the table. */
-export async function runDefaultsSearch(options: { quick: boolean; log?: (line: string) => void }): Promise<string> {
+export async function runDefaultsSearch(options: {
+  quick: boolean;
+  log?: (line: string) => void;
+}): Promise<string> {
   const log = options.log ?? ((line: string) => console.log(line));
   const grid = searchGrid(options.quick);
   const cacheFile = join(resultsDirectory(options.quick), 'defaults-search.json');
-  const cached: SearchRun[] = existsSync(cacheFile) ? (JSON.parse(readFileSync(cacheFile, 'utf8')).runs ?? []) : [];
+  const cached: SearchRun[] = existsSync(cacheFile)
+    ? (JSON.parse(readFileSync(cacheFile, 'utf8')).runs ?? [])
+    : [];
   const done = new Set(cached.map((r) => `${r.configuration}\u0000${r.options}\u0000${r.case}`));
-  const todo = grid.filter((c) => !cached.some((r) => r.configuration === c.name && r.options === JSON.stringify(c.options)));
-  const runs = cached.filter((r) => grid.some((c) => c.name === r.configuration && JSON.stringify(c.options) === r.options));
+  const todo = grid.filter(
+    (c) => !cached.some((r) => r.configuration === c.name && r.options === JSON.stringify(c.options)),
+  );
+  const runs = cached.filter((r) =>
+    grid.some((c) => c.name === r.configuration && JSON.stringify(c.options) === r.options),
+  );
   const started = performance.now();
   const jobs = Math.max(1, Math.min(os.availableParallelism(), todo.length));
   log(`defaults search: ${grid.length} configurations, ${todo.length} to run, ${jobs} worker(s)`);
@@ -293,7 +329,13 @@ export async function runDefaultsSearch(options: { quick: boolean; log?: (line: 
   log(
     formatTable(
       ['left-out dataset', 'chosen on the others', 'score', 'default', 'best'],
-      analysis.heldOut.map((h) => [h.group, h.choice, h.score.toFixed(3), h.defaultScore.toFixed(3), h.oracle.toFixed(3)]),
+      analysis.heldOut.map((h) => [
+        h.group,
+        h.choice,
+        h.score.toFixed(3),
+        h.defaultScore.toFixed(3),
+        h.oracle.toFixed(3),
+      ]),
       new Set([2, 3, 4]),
     ),
   );

@@ -9,6 +9,7 @@ import { runCliSegment } from './cli-segment.ts';
 import { runCoreEm } from './core-em.ts';
 import { runDefaultsSearch } from './defaults-search.ts';
 import { runImagingIo } from './imaging-io.ts';
+import { runPartialVolume } from './partial-volume.ts';
 import { writeReport } from './report.ts';
 import { runSegmentation } from './segmentation.ts';
 
@@ -54,6 +55,13 @@ const BENCHMARKS: Benchmark[] = [
     run: (options) => runSegmentation(options),
   },
   {
+    name: 'partial-volume',
+    description:
+      "partial-volume fraction maps vs FSL FAST's (MNI152, nii2mesh) and the phantoms' true fractions",
+    minutes: '~1',
+    run: (options) => runPartialVolume(options),
+  },
+  {
     name: 'defaults',
     description:
       "segment()'s defaults chosen by leave-one-dataset-out over a grid of priors, betas, class weights and shrinkage",
@@ -88,7 +96,8 @@ function usage(): string {
     '                     copied once at the start so that edits during the run do not leak in)',
     'benchmarks (full run on 2 cores, about 25 minutes in all without --dipy):',
     ...BENCHMARKS.map(
-      (b) => `  ${b.name.padEnd(13)} ${b.minutes.padStart(4)} min  ${b.description}${b.explicit ? ' (only when named)' : ''}`,
+      (b) =>
+        `  ${b.name.padEnd(13)} ${b.minutes.padStart(4)} min  ${b.description}${b.explicit ? ' (only when named)' : ''}`,
     ),
   ].join('\n');
 }

@@ -96,13 +96,18 @@ function sources(data: string, quick: boolean): Source[] {
     reference: 'FSL FAST _pve_0/1/2',
     load: async () => {
       const stem = join(data, 'mni152', `MNI152_T1_${resolution}_Brain`);
-      const files = [`${stem}.nii.gz`, `${stem}_FAST_seg.nii.gz`, ...[0, 1, 2].map((k) => `${stem}_FAST_pve_${k}.nii.gz`)];
+      const files = [
+        `${stem}.nii.gz`,
+        `${stem}_FAST_seg.nii.gz`,
+        ...[0, 1, 2].map((k) => `${stem}_FAST_pve_${k}.nii.gz`),
+      ];
       const absent = files.filter((f) => !existsSync(f));
       if (absent.length > 0) return `missing ${absent.join(', ')}`;
       const [image, seg, ...pve] = await Promise.all(files.map((f) => readNifti(f)));
       const mask = Uint8Array.from(seg!.data, (v) => (v > 0 ? 1 : 0));
       const fractions = new Float32Array(mask.length * 3);
-      for (let v = 0; v < mask.length; v++) for (let k = 0; k < 3; k++) fractions[3 * v + k] = pve[k]!.data[v]!;
+      for (let v = 0; v < mask.length; v++)
+        for (let k = 0; k < 3; k++) fractions[3 * v + k] = pve[k]!.data[v]!;
       return { image: image!, mask, fractions };
     },
   });
@@ -138,7 +143,10 @@ function sources(data: string, quick: boolean): Source[] {
 }
 
 /** Runs the comparison, prints the table, writes bench-results/[quick/]partial-volume.json. */
-export async function runPartialVolume(options: { quick: boolean; log?: (line: string) => void }): Promise<string> {
+export async function runPartialVolume(options: {
+  quick: boolean;
+  log?: (line: string) => void;
+}): Promise<string> {
   const log = options.log ?? ((line: string) => console.log(line));
   const data = join(repoRoot, '..', 'shared', 'data');
   const cases: PartialVolumeCase[] = [];
@@ -182,7 +190,16 @@ export async function runPartialVolume(options: { quick: boolean; log?: (line: s
   );
   log(
     formatTable(
-      ['data', 'class', 'fractions MAD', 'fractions r', 'probabilities MAD', 'probabilities r', 'PV volume mL', 'reference mL'],
+      [
+        'data',
+        'class',
+        'fractions MAD',
+        'fractions r',
+        'probabilities MAD',
+        'probabilities r',
+        'PV volume mL',
+        'reference mL',
+      ],
       rows,
       new Set([2, 3, 4, 5, 6, 7]),
     ),

@@ -7,9 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { generatePhantom, type ImageType, type PhantomOptions, type Volume } from '@mixseg/imaging';
+import {
+  generatePhantom,
+  type ImageType,
+  largestComponent,
+  type PhantomOptions,
+  type Volume,
+} from '@mixseg/imaging';
 import { readImage, readNifti } from '@mixseg/imaging/node';
-import { largestComponent } from './largest-component.ts';
 
 /** A dataset: one or several subjects scored the same way. */
 export interface ReferenceGroup {
@@ -37,31 +42,61 @@ const SLICES = ['sri24_z060', 'sri24_z075', 'sri24_z090', 'mni152_2mm_z036', 'mn
 
 export const REFERENCE_GROUPS: ReferenceGroup[] = [
   { id: 'sri24-t1', name: 'SRI24 T1', scoredClasses: [0, 1, 2], referenceKind: 'SRI24 atlas tissue map' },
-  { id: 'sri24-multi', name: 'SRI24 T1+T2+PD', scoredClasses: [0, 1, 2], referenceKind: 'SRI24 atlas tissue map' },
-  { id: 'sri24-t2', name: 'SRI24 T2 (imageType t2)', scoredClasses: [0, 1, 2], referenceKind: 'SRI24 atlas tissue map' },
-  { id: 'mni152-2mm', name: 'MNI152 2 mm vs FAST', scoredClasses: [0, 1, 2], referenceKind: 'FSL FAST (agreement)' },
-  { id: 'mni152-1mm', name: 'MNI152 1 mm vs FAST', scoredClasses: [0, 1, 2], referenceKind: 'FSL FAST (agreement)' },
-  { id: 'nii2mesh', name: 'nii2mesh vs FAST', scoredClasses: [0, 1, 2], referenceKind: 'FSL FAST fractions, argmax' },
+  {
+    id: 'sri24-multi',
+    name: 'SRI24 T1+T2+PD',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'SRI24 atlas tissue map',
+  },
+  {
+    id: 'sri24-t2',
+    name: 'SRI24 T2 (imageType t2)',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'SRI24 atlas tissue map',
+  },
+  {
+    id: 'mni152-2mm',
+    name: 'MNI152 2 mm vs FAST',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'FSL FAST (agreement)',
+  },
+  {
+    id: 'mni152-1mm',
+    name: 'MNI152 1 mm vs FAST',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'FSL FAST (agreement)',
+  },
+  {
+    id: 'nii2mesh',
+    name: 'nii2mesh vs FAST',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'FSL FAST fractions, argmax',
+  },
   { id: 'ibsr', name: 'IBSR (10 real scans)', scoredClasses: [1, 2], referenceKind: 'manual labels' },
-  { id: 'png', name: 'PNG slices (5)', scoredClasses: [0, 1, 2], referenceKind: 'SRI24 map / FAST, per slice' },
+  {
+    id: 'png',
+    name: 'PNG slices (5)',
+    scoredClasses: [0, 1, 2],
+    referenceKind: 'SRI24 map / FAST, per slice',
+  },
   { id: 'phantoms', name: 'phantoms (artefacts)', scoredClasses: [0, 1, 2], referenceKind: 'ground truth' },
 ];
 
 /** The phantom cases: id and options (noise 5 %, bias 20 %, one artefact or variation each). */
 export const PHANTOM_CASES: { id: string; options: PhantomOptions }[] = (
   [
-  { id: 'phantom-clean', options: {} },
-  { id: 'phantom-zeros', options: { artefact: 'zeros' } },
-  { id: 'phantom-extreme-voxel', options: { artefact: 'extreme-voxel' } },
-  { id: 'phantom-bright-cluster', options: { artefact: 'bright-cluster' } },
-  { id: 'phantom-clipped-maximum', options: { artefact: 'clipped-maximum' } },
-  { id: 'phantom-rician', options: { noise: 'rician' } },
-  { id: 'phantom-coarse', options: { dims: [48, 48, 36], spacing: [3, 3, 3] } },
+    { id: 'phantom-clean', options: {} },
+    { id: 'phantom-zeros', options: { artefact: 'zeros' } },
+    { id: 'phantom-extreme-voxel', options: { artefact: 'extreme-voxel' } },
+    { id: 'phantom-bright-cluster', options: { artefact: 'bright-cluster' } },
+    { id: 'phantom-clipped-maximum', options: { artefact: 'clipped-maximum' } },
+    { id: 'phantom-rician', options: { noise: 'rician' } },
+    { id: 'phantom-coarse', options: { dims: [48, 48, 36], spacing: [3, 3, 3] } },
     { id: 'phantom-noise9-bias40', options: { noiseLevel: 0.09, bias: 0.4 } },
   ] as { id: string; options: PhantomOptions }[]
 ).map(({ id, options }) => ({ id, options: { noiseLevel: 0.05, bias: 0.2, seed: 0, ...options } }));
 
-const positive = (volume: Volume) => Uint8Array.from(volume.data, (v) => (v > 0 ? v : 0));
+const positive = (volume: Volume) => Uint8Array.from(volume.data, (v) => Math.max(v, 0));
 
 /**
  * Loads the cases of the given groups (all by default); cases whose files are missing are skipped
@@ -123,11 +158,22 @@ export async function loadReferenceCases(
     if (absent.length > 0) missing.push(`nii2mesh: ${absent.join(', ')}`);
     else {
       const [image, grey, white] = await Promise.all(files.map((f) => readNifti(path(f))));
-      cases.push({ id: 'nii2mesh', group: 'nii2mesh', channels: [image!], imageType: 't1', ...nii2meshReference(image!, grey!, white!) });
+      cases.push({
+        id: 'nii2mesh',
+        group: 'nii2mesh',
+        channels: [image!],
+        imageType: 't1',
+        ...nii2meshReference(image!, grey!, white!),
+      });
     }
   }
   for (const subject of IBSR_SUBJECTS) {
-    await volumeCase(`ibsr-${subject}`, 'ibsr', [`ibsr/IBSR_${subject}.nii.gz`], `ibsr/IBSR_${subject}_seg.nii.gz`);
+    await volumeCase(
+      `ibsr-${subject}`,
+      'ibsr',
+      [`ibsr/IBSR_${subject}.nii.gz`],
+      `ibsr/IBSR_${subject}_seg.nii.gz`,
+    );
   }
   for (const stem of SLICES) {
     const id = `png-${stem}`;
@@ -139,7 +185,13 @@ export async function loadReferenceCases(
       continue;
     }
     const [image, labels] = await Promise.all(files.map((f) => readImage(path(f))));
-    cases.push({ id, group: 'png', channels: [image!], imageType: 't1', reference: Uint8Array.from(labels!.data) });
+    cases.push({
+      id,
+      group: 'png',
+      channels: [image!],
+      imageType: 't1',
+      reference: Uint8Array.from(labels!.data),
+    });
   }
   for (const phantom of PHANTOM_CASES) {
     if (!want('phantoms', phantom.id)) continue;

@@ -1,15 +1,19 @@
 /**
  * `pnpm bench segmentation`: accuracy (Dice per class against the reference), time and peak memory
- * of whole segmentations on every pair in ../shared/data with a reference and on synthetic
- * phantoms, for each spatial prior (none, ppf, mrf, atlas where the SPM maps line up), next to
- * scikit-learn's plain GaussianMixture and dipy's HMRF on exactly the same voxels.
+ * of whole segmentations on every pair in ../shared/data with a reference (SRI24 T1, T2 and
+ * T1+T2+PD, MNI152 2 mm and 1 mm and nii2mesh against FAST, the ten IBSR scans, the PNG slices)
+ * and on the synthetic phantoms of reference-cases.ts: mixseg with its defaults (and the atlas
+ * prior where the SPM maps line up; the other priors with --variants), next to scikit-learn's plain
+ * GaussianMixture and dipy's HMRF on exactly the same voxels. The result is summed up in a
+ * cross-dataset table: one row per dataset (a group of subjects), Dice per class as the mean over
+ * the subjects and the worst subject, time and peak memory per volume.
  *
  * Every run is a fresh process (its peak RSS is its own) that reads the channels, segments inside
  * reference > 0 and scores itself. Repetitions are interleaved (every contestant of a dataset in
  * repetition r, then r + 1) and time ratios mixseg / peer are taken within a repetition, then their
  * median. dipy's HMRF runs once per dataset, by default on the small inputs only (phantoms, slices,
- * MNI152 2 mm: seconds each) and on the 1 mm volumes with --dipy (minutes and GBs each). Peers
- * that are not installed are skipped with a note.
+ * MNI152 2 mm: seconds each) and on the 1 mm volumes and IBSR scans with --dipy (minutes and GBs
+ * each). Peers that are not installed are skipped with a note.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +35,18 @@ import {
   writeJson,
 } from './measure.ts';
 import { type PairedRatio, pairedRatio } from './paired-ratio.ts';
-import { prepareDatasets, type SegmentationDataset, type SkippedDataset } from './segmentation-datasets.ts';
+import {
+  type CrossDatasetRow,
+  crossDatasetRows,
+  DEFAULT_CONTESTANT,
+  renderCrossDatasetTable,
+} from './report-segmentation.ts';
+import {
+  prepareDatasets,
+  type SegmentationDataset,
+  type SegmentationGroup,
+  type SkippedDataset,
+} from './segmentation-datasets.ts';
 import type { SegmentationOutcome, SegmentationWorkerConfig } from './worker-segmentation.ts';
 
 /** Who produced a result. */
@@ -84,7 +99,12 @@ export interface SegmentationNote {
   note: string;
 }
 
-/** What bench-results/segmentation.json holds. */
+/**
+ * What bench-results/segmentation.json holds. `results` has one entry per (dataset, contestant);
+ * `groups` says which datasets make up each row of the cross-dataset table, and `crossDataset`
+ * holds that table's numbers (derived from `results`; the report recomputes them). Files written
+ * before groups existed have neither: the report then makes every dataset its own group.
+ */
 export interface SegmentationOutput {
   benchmark: 'segmentation';
   mode: 'quick' | 'full';
@@ -96,10 +116,14 @@ export interface SegmentationOutput {
     dipy: { available: boolean; version?: string; note?: string; requested: boolean };
   };
   methodology: Record<string, string>;
+  /** The rows of the cross-dataset table, in order, each with its datasets (subjects). */
+  groups?: SegmentationGroup[];
   datasets: (SegmentationDataset & { repetitions: number })[];
   skippedDatasets: SkippedDataset[];
   results: SegmentationResult[];
   notes: SegmentationNote[];
+  /** The cross-dataset table: per group, mixseg defaults, scikit-learn and dipy. */
+  crossDataset?: CrossDatasetRow[];
   totalSeconds: number;
 }
 
@@ -112,16 +136,21 @@ const CHILD_TIMEOUT_MS = 20 * 60 * 1000;
 const LARGE_VOLUME_VOXELS = 2e6;
 const REPETITIONS = { quick: 1, small: 3, large: 2 };
 
-/** The configurations of every run: what the issue asks for, with the defaults a user gets. */
+/**
+ * The configurations of every run: segment() with its defaults (only the mask, and imageType for
+ * a T2 dataset), named so that the contestant is {@link DEFAULT_CONTESTANT}, and the atlas prior
+ * where the SPM maps line up.
+ */
 export const CONFIGURATIONS: MixsegConfiguration[] = [
-  { name: 'none', options: { prior: 'none' } },
-  { name: 'ppf (default)', options: {} },
-  { name: 'mrf', options: { prior: 'mrf' } },
+  { name: DEFAULT_CONTESTANT.slice('mixseg '.length), options: {} },
   { name: 'atlas', options: { prior: 'atlas' }, atlas: true },
 ];
 
 /** Extra configurations with --variants (for tuning work; not in the default run). */
 export const VARIANT_CONFIGURATIONS: MixsegConfiguration[] = [
+  { name: 'none', options: { prior: 'none' } },
+  { name: 'ppf', options: { prior: 'ppf' } },
+  { name: 'mrf', options: { prior: 'mrf' } },
   { name: 'mrf, diag', options: { prior: 'mrf', covarianceType: 'diag' } },
   {
     name: 'FAST-like: mrf 0.1, shrinkage 0.05',
@@ -141,26 +170,48 @@ const METHODOLOGY: Record<string, string> = {
   voxels:
     'every contestant reads the same NIfTI files (PNG slices, the nii2mesh FAST fractions and the phantoms are ' +
     'written as NIfTI first) and is fitted and scored inside the same mask, reference > 0.',
+  mixseg:
+    "segment() with its defaults: no option but the mask, and imageType 't2' on the SRI24 T2 dataset " +
+    '("mixseg defaults"); "mixseg atlas" adds prior \'atlas\' with the SPM12 maps where they line up. ' +
+    'The other priors and tuning variants run with --variants.',
+  order:
+    'every contestant labels its classes CSF, GM, WM by the mean intensity of the first channel: ascending ' +
+    'for T1, descending for T2 (mixseg through imageType, the peers through --image-type t2).',
   dice: 'per class (1 CSF, 2 GM, 3 WM) against the reference, inside the mask; deterministic given the seeds, so the first run is reported.',
+  datasets:
+    'one row of the cross-dataset table per dataset: a single volume, the IBSR scans (one row: the mean over ' +
+    'the subjects and the worst subject, per class), the PNG slices (one row), each phantom (one row each: ' +
+    'they are different failure modes). On IBSR the classes that count are GM and WM: its raters label ' +
+    'sulcal CSF as GM, so CSF Dice is low for every method (shown, not compared).',
   time:
     'segment seconds = mask, fit, spatial prior and labels (mixseg: segment() with its defaults, bias ' +
-    'correction, 5 restarts and probability maps included; scikit-learn: GaussianMixture(3, full, ' +
+    'correction, restarts and probability maps included; scikit-learn: GaussianMixture(3, full, ' +
     'random_state=0).fit + predict; dipy: TissueClassifierHMRF().classify(image, 3, 0.1)), median over the ' +
-    'repetitions; reading and writing files are left to the end-to-end (cli) benchmark.',
+    'repetitions, then per dataset the median over its subjects (per volume); reading and writing files are ' +
+    'left to the end-to-end (cli) benchmark.',
   ratios:
     'mixseg / peer segment seconds (and peak RSS) within the same repetition, then the median; below 1 ' +
     'mixseg is faster (smaller). dipy runs once per dataset, so its ratio has one pair.',
-  memory: 'peak RSS = VmHWM of the child process (its own high-water mark), median over the repetitions.',
-  repetitions: `${REPETITIONS.small} for inputs up to ${LARGE_VOLUME_VOXELS / 1e6} M voxels, ${REPETITIONS.large} above (the 1 mm volumes); 1 with --quick; dipy once.`,
+  memory:
+    'peak RSS = VmHWM of the child process (its own high-water mark), median over the repetitions, then per ' +
+    'dataset the median over its subjects.',
+  repetitions:
+    `${REPETITIONS.small} for inputs up to ${LARGE_VOLUME_VOXELS / 1e6} M voxels, ${REPETITIONS.large} above ` +
+    '(the 1 mm volumes), 1 for each of the ten IBSR scans (ten subjects already give the spread, and each is ' +
+    '8 M voxels); 1 with --quick; dipy once.',
   atlas:
     'the SPM12 OldSeg CSF/GM/WM maps are in MNI space: they line up (through the affines) with the MNI152 ' +
     'images only, so the atlas prior runs there.',
   references:
-    'SRI24: the atlas tissue map (crisp); MNI152 and nii2mesh: FSL FAST output, a reference to agree with, not ' +
-    'truth (nii2mesh: argmax of the FAST fractions, CSF = 1 - GM - WM, inside the largest connected ' +
-    'component of bet > 0, which drops the two synthetic spheres); PNG slices: the labels PNG; phantoms: ' +
-    'generatePhantom ground truth (Gaussian noise as a fraction of the WM intensity, multiplicative bias ' +
-    'field 1 + a s(u), partial-volume voxels labelled by their majority tissue).',
+    'SRI24 (T1, T2, T1+T2+PD): the atlas tissue map (crisp); MNI152 and nii2mesh: FSL FAST output, a reference ' +
+    'to agree with, not truth (nii2mesh: argmax of the FAST fractions, CSF = 1 - GM - WM, inside the largest ' +
+    'connected component of bet > 0, which drops the two synthetic spheres); IBSR: the manual labels of ' +
+    'IBSR_XX_seg, fitted and scored inside _seg > 0 (which holds thousands of exact zeros of the image); PNG ' +
+    'slices: the labels PNG; phantoms: generatePhantom ground truth (partial-volume voxels labelled by their ' +
+    'majority tissue) of the cases in reference-cases.ts: Gaussian noise 5 % of the WM intensity and a ' +
+    'multiplicative bias field 1 + a s(u) of amplitude 20 %, clean or with one artefact (exact zeros, an ' +
+    'extreme voxel, a bright cluster, a clipped maximum) or variation (Rician noise, 3 mm voxels, noise 9 % ' +
+    'and bias 40 %).',
 };
 
 function probePython(module: string): { available: boolean; version?: string; note?: string } {
@@ -172,9 +223,14 @@ function probePython(module: string): { available: boolean; version?: string; no
   return { available: false, note: `${module} is not installed for ${PYTHON} (${reason}): skipped` };
 }
 
-/** Repetitions of a dataset: fewer for the 1 mm volumes. */
-export function repetitionsFor(dataset: Pick<SegmentationDataset, 'dims'>, quick: boolean): number {
+/** Repetitions of a dataset: fewer for the 1 mm volumes, its group's when it sets them (IBSR: 1). */
+export function repetitionsFor(
+  dataset: Pick<SegmentationDataset, 'dims'>,
+  group: Pick<SegmentationGroup, 'repetitions'> | undefined,
+  quick: boolean,
+): number {
   if (quick) return REPETITIONS.quick;
+  if (group?.repetitions !== undefined) return group.repetitions;
   const voxels = dataset.dims[0] * dataset.dims[1] * dataset.dims[2];
   return voxels > LARGE_VOLUME_VOXELS ? REPETITIONS.large : REPETITIONS.small;
 }
@@ -190,6 +246,7 @@ interface Contestant {
 function mixsegContestant(dataset: SegmentationDataset, configuration: MixsegConfiguration): Contestant {
   const config: SegmentationWorkerConfig = {
     options: configuration.options,
+    imageType: dataset.imageType ?? 't1',
     reference: dataset.reference,
     atlas: configuration.atlas && dataset.atlas ? dataset.atlas : null,
     channels: dataset.channels,
@@ -222,7 +279,14 @@ function peerContestant(dataset: SegmentationDataset, tool: 'sklearn' | 'dipy'):
     run: async () => {
       const child = await runJsonChild<SegmentationOutcome>(
         PYTHON,
-        [PEERS_SCRIPT, tool, dataset.reference, ...dataset.channels],
+        [
+          PEERS_SCRIPT,
+          tool,
+          '--image-type',
+          dataset.imageType ?? 't1',
+          dataset.reference,
+          ...dataset.channels,
+        ],
         { cwd: join(benchRoot, 'python'), timeoutMs: CHILD_TIMEOUT_MS },
       );
       return child.result && !child.error
@@ -275,7 +339,7 @@ function addRatios(results: SegmentationResult[]): void {
 /** Options of {@link runSegmentation}. */
 export interface SegmentationBenchOptions {
   quick: boolean;
-  /** Also run dipy's HMRF on the 1 mm volumes. */
+  /** Also run dipy's HMRF on the 1 mm volumes and the IBSR scans. */
   dipy: boolean;
   /** Add {@link VARIANT_CONFIGURATIONS}. */
   variants?: boolean;
@@ -294,6 +358,7 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
   const work = mkdtempSync(join(os.tmpdir(), 'mixseg-bench-seg-'));
   const results: SegmentationResult[] = [];
   const notes: SegmentationNote[] = [];
+  let groups: SegmentationGroup[] = [];
   let datasets: (SegmentationDataset & { repetitions: number })[] = [];
   let skippedDatasets: SkippedDataset[] = [];
   try {
@@ -302,7 +367,15 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
       dataDirectory: DATA,
       workDirectory: work,
     });
-    datasets = prepared.datasets.map((d) => ({ ...d, repetitions: repetitionsFor(d, options.quick) }));
+    groups = prepared.groups;
+    datasets = prepared.datasets.map((d) => ({
+      ...d,
+      repetitions: repetitionsFor(
+        d,
+        groups.find((g) => g.id === d.group),
+        options.quick,
+      ),
+    }));
     skippedDatasets = prepared.skipped;
     for (const skipped of skippedDatasets) log(`NOTE: ${skipped.name} skipped: ${skipped.reason}`);
     for (const dataset of datasets) {
@@ -325,7 +398,10 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
         notes.push({
           dataset: dataset.id,
           contestant: DIPY_NAME,
-          note: 'not run: on a 1 mm volume it takes minutes and GBs; `pnpm bench segmentation --dipy` runs it',
+          note:
+            dataset.group === 'ibsr'
+              ? 'not run: on an IBSR scan it takes minutes and GBs; `pnpm bench segmentation --dipy` runs it'
+              : 'not run: on a 1 mm volume it takes minutes and GBs; `pnpm bench segmentation --dipy` runs it',
         });
       } else {
         contestants.push(peerContestant(dataset, 'dipy'));
@@ -386,6 +462,12 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
     ),
   );
   for (const note of notes) log(`note: ${note.dataset}, ${note.contestant}: ${note.note}`);
+  const crossDataset = crossDatasetRows({ groups, datasets, results, notes });
+  log('');
+  log('Cross-dataset table (Dice: mean over the subjects, worst subject in brackets; per volume: median):');
+  log('');
+  log(renderCrossDatasetTable({ groups, datasets, results, notes }));
+  log('');
   log(`(${totalSeconds.toFixed(0)} s in total)`);
   const relative = (path: string): string =>
     path.startsWith(DATA)
@@ -404,6 +486,7 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
       dipy: { ...dipy, requested: options.dipy },
     },
     methodology: METHODOLOGY,
+    groups,
     datasets: datasets.map((d) => ({
       ...d,
       channels: d.channels.map(relative),
@@ -413,6 +496,7 @@ export async function runSegmentation(options: SegmentationBenchOptions): Promis
     skippedDatasets,
     results,
     notes,
+    crossDataset,
     totalSeconds,
   };
   const file = writeJson(resultsPath('segmentation', options.quick), output);

@@ -6,12 +6,16 @@
  * the Python peers (read, fit, label).
  * usage: worker-segmentation.ts '<SegmentationWorkerConfig as JSON>'
  */
-import { compareLabelMaps, readNifti, type SegmentOptions, segment } from '@mixseg/imaging/node';
+import { type ImageType, readNifti, type SegmentOptions, segment } from '@mixseg/imaging/node';
 import { procStatus } from './measure.ts';
+import { diceScores } from './reference-cases.ts';
 
 /** What the parent asks for. */
 export interface SegmentationWorkerConfig {
+  /** The configuration's options (the defaults: none). */
   options: SegmentOptions;
+  /** The first channel's contrast: passed to segment() when it is not t1 (its default). */
+  imageType: ImageType;
   reference: string;
   atlas: string[] | null;
   channels: string[];
@@ -42,15 +46,18 @@ const atlas = config.atlas ? await Promise.all(config.atlas.map((p) => readNifti
 const readSeconds = (performance.now() - started) / 1000;
 const segmentStarted = performance.now();
 const mask = { ...reference, data: reference.data.map((v) => (v > 0 ? 1 : 0)) };
-const result = segment(channels, { mask, ...(atlas ? { atlas } : {}), ...config.options });
-const segmentSeconds = (performance.now() - segmentStarted) / 1000;
-const [sx, sy, sz] = reference.spacing;
-const comparison = compareLabelMaps(result.labels, reference.data, {
-  voxelVolumeMl: (sx * sy * sz) / 1000,
-  classes: [1, 2, 3],
+const result = segment(channels, {
+  mask,
+  ...(atlas ? { atlas } : {}),
+  ...(config.imageType !== 't1' ? { imageType: config.imageType } : {}),
+  ...config.options,
 });
+const segmentSeconds = (performance.now() - segmentStarted) / 1000;
 const outcome: SegmentationOutcome = {
-  dice: comparison.classes.map((c) => c.dice),
+  dice: diceScores(
+    result.labels,
+    Uint8Array.from(reference.data, (v) => Math.max(v, 0)),
+  ),
   readSeconds,
   segmentSeconds,
   seconds: readSeconds + segmentSeconds,

@@ -21,6 +21,7 @@ import {
   fractionTables,
   histogramPass,
   type PartialVolumeRegularisation,
+  type PartialVolumeTables,
   type PassResult,
   partialVolumeMaximisation,
   samplePass,
@@ -87,6 +88,11 @@ export interface PartialVolumeOptions {
   fractions?: Float32Array;
   /** Receives each sample's final inlier probability (1 - the outlier class's responsibility), N. */
   inliers?: Float32Array;
+  /**
+   * Receives each sample's expected bias-free intensity and noise variance under the final model
+   * (the fraction-weighted class means and variances), N each: what a bias-field estimate needs.
+   */
+  expectations?: { means: Float64Array; variances: Float64Array };
   /** Called after every E-step. */
   onIteration?: (event: { iteration: number; meanLogLikelihood: number }) => void;
 }
@@ -140,7 +146,6 @@ export function fitPartialVolumeMixture(
   options: PartialVolumeOptions,
 ): PartialVolumeFit {
   validateSampleMatrix(samples);
-  assertFinite(samples);
   const { data, nSamples: N, nFeatures } = samples;
   if (nFeatures !== 1)
     throw new RangeError(`a partial-volume mixture needs one feature, got nFeatures = ${nFeatures}`);
@@ -167,6 +172,7 @@ export function fitPartialVolumeMixture(
   for (let i = 0; i < N; i++) {
     const x = data[i]!;
     if (Math.floor(x) !== x) {
+      if (x - x !== 0) assertFinite(samples);
       throw new RangeError(
         `samples must be integer-valued (put them on a lattice first), got ${x} at sample ${i}`,
       );
@@ -216,6 +222,14 @@ export function fitPartialVolumeMixture(
     ['inliers', options.inliers, N],
   ] as const) {
     if (value !== undefined) checkArray(name, value, length, 'float32');
+  }
+  const { expectations } = options;
+  if (expectations !== undefined) {
+    for (const array of [expectations.means, expectations.variances]) {
+      if (!(array instanceof Float64Array) || array.length !== N) {
+        throw new TypeError(`expectations.means and .variances must be Float64Arrays of length ${N}`);
+      }
+    }
   }
   const parameterPrior: PartialVolumeRegularisation['parameterPrior'] = options.parameterPrior
     ? {
@@ -273,7 +287,8 @@ export function fitPartialVolumeMixture(
     labelTol > 0 ||
     options.responsibilities !== undefined ||
     options.fractions !== undefined ||
-    options.inliers !== undefined;
+    options.inliers !== undefined ||
+    expectations !== undefined;
   const bins: IntegerBins = buildIntegerBins(data, sampleWeights, minimum, maximum, perSample);
   const tables = allocatePartialVolumeTables(bins, K, subs.length);
   const pairWeightCap = options.pairWeightCap ?? Infinity;
@@ -289,7 +304,8 @@ export function fitPartialVolumeMixture(
   const iterateOnSamples = options.prior !== undefined || updatePrior !== undefined || labelTol > 0;
   const labels = iterateOnSamples && labelTol > 0 ? new Uint8Array(N) : undefined;
   const responsibilities =
-    options.responsibilities ?? (updatePrior || options.fractions ? new Float32Array(N * K) : undefined);
+    options.responsibilities ??
+    (updatePrior || options.fractions || expectations ? new Float32Array(N * K) : undefined);
   const hookPrior = updatePrior ? new Float32Array(N * K) : undefined;
   let prior: FloatArray | undefined = options.prior;
 
@@ -337,25 +353,35 @@ export function fitPartialVolumeMixture(
       prior = hookPrior;
     }
   }
-  if (!iterateOnSamples && (options.responsibilities || options.fractions || options.inliers)) {
+  if (
+    !iterateOnSamples &&
+    (options.responsibilities || options.fractions || options.inliers || expectations)
+  ) {
+    // no per-sample prior: every output depends on the sample's value alone, so it is computed once
+    // per distinct value and copied to the samples
     fillTables(model, subs, bins, tables);
-    samplePass(
-      {
-        nSamples: N,
-        sampleWeights,
-        prior: undefined,
-        responsibilities,
-        inliers: options.inliers,
-        labels: undefined,
-      },
-      bins,
-      tables,
-      K,
-    );
-  }
-  if (options.fractions) {
+    writeBinOutputs(bins, tables, fractionTables(model, subs, bins, tables), model, {
+      responsibilities: options.responsibilities,
+      fractions: options.fractions,
+      inliers: options.inliers,
+      expectations,
+    });
+  } else if (options.fractions || expectations) {
     const table = fractionTables(model, subs, bins, tables);
-    writeFractions(responsibilities!, bins.index!, table, K, options.fractions);
+    const fractions = options.fractions ?? new Float32Array(N * K);
+    writeFractions(responsibilities!, bins.index!, table, K, fractions);
+    if (expectations) {
+      for (let i = 0, row = 0; i < N; i++, row += K) {
+        let m = 0;
+        let v = 0;
+        for (let k = 0; k < K; k++) {
+          m += fractions[row + k]! * model.means[k]!;
+          v += fractions[row + k]! * model.variances[k]!;
+        }
+        expectations.means[i] = m;
+        expectations.variances[i] = v;
+      }
+    }
   }
   const warnings: string[] = [];
   if (!converged && maxIter > 0 && !options.fixedParameters) {
@@ -378,6 +404,79 @@ export function fitPartialVolumeMixture(
 
 function pairShare(inlier: number, pureShare: number, nPairs: number): number {
   return nPairs > 0 ? (inlier - pureShare) / nPairs : 0;
+}
+
+/**
+ * The outputs without a per-sample prior: class responsibilities, fractions and inlier probability
+ * per distinct value (the class weights as the prior), copied to each sample through the index.
+ */
+function writeBinOutputs(
+  bins: IntegerBins,
+  tables: PartialVolumeTables,
+  fractionTable: Float64Array,
+  model: PartialVolumeMixture,
+  out: {
+    responsibilities: Float32Array | undefined;
+    fractions: Float32Array | undefined;
+    inliers: Float32Array | undefined;
+    expectations: { means: Float64Array; variances: Float64Array } | undefined;
+  },
+): void {
+  const K = model.nClasses;
+  const { scaled, outlier, classWeights } = tables;
+  const perBin = new Float32Array(bins.nBins * K);
+  const perBinFractions = new Float32Array(bins.nBins * K);
+  const perBinInlier = new Float32Array(bins.nBins);
+  const perBinMean = new Float64Array(bins.nBins);
+  const perBinVariance = new Float64Array(bins.nBins);
+  let ps = 0;
+  for (let k = 0; k < K; k++) ps += classWeights[k]!;
+  for (const b of bins.occupied) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += classWeights[k]! * scaled[b * K + k]!;
+    if (s > 0) {
+      for (let k = 0; k < K; k++) perBin[b * K + k] = (classWeights[k]! * scaled[b * K + k]!) / s;
+      const mass = s / ps;
+      perBinInlier[b] = mass / (mass + outlier[b]!);
+    } else {
+      // no class has a density here on the tabulated scale: the class weights decide
+      for (let k = 0; k < K; k++) perBin[b * K + k] = classWeights[k]! / ps;
+      perBinInlier[b] = 0;
+    }
+    let mean = 0;
+    let variance = 0;
+    for (let f = 0; f < K; f++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += perBin[b * K + k]! * fractionTable[(b * K + k) * K + f]!;
+      perBinFractions[b * K + f] = sum;
+      mean += sum * model.means[f]!;
+      variance += sum * model.variances[f]!;
+    }
+    perBinMean[b] = mean;
+    perBinVariance[b] = variance;
+  }
+  const index = bins.index!;
+  const N = index.length;
+  const { responsibilities, fractions, inliers, expectations } = out;
+  for (const [from, to] of [
+    [perBin, responsibilities],
+    [perBinFractions, fractions],
+  ] as const) {
+    if (!to) continue;
+    for (let i = 0, row = 0; i < N; i++, row += K) {
+      const o = index[i]! * K;
+      for (let k = 0; k < K; k++) to[row + k] = from[o + k]!;
+    }
+  }
+  if (inliers) for (let i = 0; i < N; i++) inliers[i] = perBinInlier[index[i]!]!;
+  if (expectations) {
+    const { means, variances } = expectations;
+    for (let i = 0; i < N; i++) {
+      const b = index[i]!;
+      means[i] = perBinMean[b]!;
+      variances[i] = perBinVariance[b]!;
+    }
+  }
 }
 
 /** fractions_i = sum_k q_ik F[v_i][k][.] */

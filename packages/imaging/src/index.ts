@@ -18,6 +18,7 @@ export {
   scatterResponsibilities,
 } from './features.ts';
 export { AFFINE_TOLERANCE_MM, describeGrid, sameGrid } from './grid.ts';
+export { largestComponent } from './largest-component.ts';
 export {
   automaticMask,
   countMask,

@@ -282,9 +282,7 @@ export function fitSingleChannel(
       weights: order.map((k) => plain.model.weights[k]!),
     });
     if (K > 1) {
-      const kept: number[] = [];
-      for (let i = 0; i < N; i++) if (!weights || weights[i]! > 0) kept.push(startData[i]!);
-      const sorted = Float32Array.from(kept).sort();
+      const sorted = sortedKept(startData, weights);
       starts.push({ name: 'tissue order', ...tissueOrderStart(sorted, K, options.imageType, spread) });
     }
   }
@@ -301,10 +299,19 @@ export function fitSingleChannel(
   const estimate = options.biasCorrection
     ? biasFieldEstimator(grid, { fwhm: options.biasCorrection.fwhm })
     : undefined;
+  const expectations = {
+    means: new Float64Array(estimate ? N : 0),
+    variances: new Float64Array(estimate ? N : 0),
+  };
+  const fieldWeights = new Float32Array(estimate ? N : 0);
   const refine = (start: (typeof starts)[number]) => {
     const data = new Float32Array(N);
     latticeValues(values, undefined, lattice, data);
     const samples = { data, nSamples: N, nFeatures: 1 };
+    const correcting = options.biasCorrection !== false && estimate !== undefined;
+    // each fit ends with what the next bias-field estimate needs: each voxel's expected bias-free
+    // intensity and noise variance (on the lattice) and its inlier probability
+    const next = correcting ? { expectations, inliers } : {};
     const first = fitPartialVolumeMixture(samples, {
       ...regularisation,
       ...classPrior,
@@ -312,8 +319,9 @@ export function fitSingleChannel(
       pairs,
       outlierWeight,
       nSteps: PARTIAL_VOLUME_STEPS,
-      maxIter: experiment().mixtureMaxIter ?? options.maxIter,
+      maxIter: options.maxIter,
       onIteration: mixtureProgress,
+      ...next,
     });
     const fits: PartialVolumeFit[] = [shift(first)];
     let model = first.model;
@@ -321,32 +329,14 @@ export function fitSingleChannel(
     if (options.biasCorrection && estimate) {
       const { rounds, iterations } = options.biasCorrection;
       field = new Float64Array(N).fill(1);
-      const expectedMeans = new Float64Array(N);
-      const expectedVariances = new Float64Array(N);
-      const fieldWeights = new Float32Array(N);
+      const { origin, step } = lattice;
       for (let round = 0; round < rounds; round++) {
-        fitPartialVolumeMixture(samples, {
-          ...regularisation,
-          ...classPrior,
-          initialModel: model,
-          fixedParameters: true,
-          maxIter: 0,
-          ...outputs,
-        });
-        const intensity = modelInIntensityUnits(model, lattice);
-        for (let i = 0, row = 0; i < N; i++, row += K) {
-          let m = 0;
-          let v = 0;
-          for (let k = 0; k < K; k++) {
-            const f = fractions[row + k]!;
-            m += f * intensity.means[k]!;
-            v += f * intensity.variances[k]!;
-          }
-          expectedMeans[i] = m;
-          expectedVariances[i] = v;
+        for (let i = 0; i < N; i++) {
+          expectations.means[i] = origin + step * expectations.means[i]!;
+          expectations.variances[i] = step * step * expectations.variances[i]!;
           fieldWeights[i] = (weights ? weights[i]! : 1) * inliers[i]!;
         }
-        estimate.fromExpectations(values, expectedMeans, expectedVariances, fieldWeights, field);
+        estimate.fromExpectations(values, expectations.means, expectations.variances, fieldWeights, field);
         latticeValues(values, field, lattice, data);
         const refit = fitPartialVolumeMixture(samples, {
           ...regularisation,
@@ -354,6 +344,7 @@ export function fitSingleChannel(
           initialModel: model,
           maxIter: iterations,
           onIteration: mixtureProgress,
+          ...(round + 1 < rounds ? next : {}),
         });
         fits.push(shift(refit));
         model = refit.model;
@@ -438,6 +429,29 @@ export function fitSingleChannel(
     spatialSeconds: (performance.now() - spatialStarted) / 1000,
     warnings,
   };
+}
+
+/** The lattice values of the samples with weight > 0, sorted (a counting sort: they are integers). */
+function sortedKept(data: Float32Array, weights: Float32Array | undefined): Float32Array {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    if (weights && !(weights[i]! > 0)) continue;
+    const x = data[i]!;
+    if (x < low) low = x;
+    if (x > high) high = x;
+  }
+  if (!(high >= low)) return new Float32Array(0);
+  const counts = new Uint32Array(high - low + 1);
+  let n = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (weights && !(weights[i]! > 0)) continue;
+    counts[data[i]! - low]!++;
+    n++;
+  }
+  const sorted = new Float32Array(n);
+  for (let b = 0, j = 0; b < counts.length; b++) sorted.fill(low + b, j, (j += counts[b]!));
+  return sorted;
 }
 
 /** Fraction steps of each mixel class. */

@@ -1,6 +1,6 @@
 /**
- * The largest 6-connected component of a binary volume: how the nii2mesh reference keeps the
- * brain and drops the two synthetic spheres added beside it (separate components of bet > 0).
+ * The largest 6-connected component of a binary volume: a brain mask without the islands beside
+ * it (how the nii2mesh reference keeps the brain and drops the two synthetic spheres added to it).
  */
 
 /**
