@@ -20,6 +20,8 @@ export interface SegmentSettings {
   prior: PriorChoice;
   /** Undefined: the prior's own default (1 for ppf, 0.3 for mrf). */
   beta: number | undefined;
+  /** Power of the class shares in the spatial prior (--class-weights). */
+  classWeightPower: number;
   /** One probability volume per class, absolute paths, in class order (--atlas). */
   atlas: string[] | undefined;
   /** Weight of the atlas against the spatial prior (0..1); undefined without an atlas or a spatial prior. */
@@ -63,6 +65,7 @@ export function recordedOptions(settings: SegmentSettings): Record<string, unkno
     robust: settings.robust,
     prior: settings.prior,
     beta: settings.beta ?? null,
+    classWeightPower: settings.classWeightPower,
     atlas: settings.atlas ?? null,
     atlasWeight: settings.atlasWeight ?? null,
     mask: typeof settings.mask === 'string' ? settings.mask : settings.mask.file,

@@ -93,6 +93,7 @@ function segmentOptions(
     robust: settings.robust,
     prior: settings.prior,
     ...(settings.beta === undefined ? {} : { beta: settings.beta }),
+    classWeightPower: settings.classWeightPower,
     ...(atlas === undefined ? {} : { atlas }),
     ...(settings.atlasWeight === undefined ? {} : { atlasWeight: settings.atlasWeight }),
     biasCorrection: settings.biasCorrection && { fwhm: settings.biasFwhm! },

@@ -50,6 +50,10 @@ describe('mixseg (the program)', () => {
       '--mask',
       '--covariance',
       '--covariance-shrinkage',
+      '--image-type',
+      '--class-weights',
+      '--no-partial-volume',
+      '--no-robust',
     ]) {
       expect(result.stdout).toContain(option);
     }
@@ -69,7 +73,8 @@ describe('mixseg (the program)', () => {
     expect(result.stdout).toMatch(/Default ppf/);
     const words = (text: string) => new RegExp(text.split(' ').join('\\s+'));
     expect(result.stdout).toMatch(words('a FAST-style field, smoothed with a FWHM of 20 mm'));
-    expect(result.stdout).toMatch(words('0.05 reproduces FSL FAST on the MNI152 template'));
+    expect(result.stdout).toMatch(words('default: 0.5, chosen across every dataset with a reference'));
+    expect(result.stdout).toMatch(words("contrast of the first channel (FSL FAST's -t)"));
   });
 });
 
@@ -195,10 +200,24 @@ describe('mixseg segment', () => {
     );
     expect(sidecar.Software).toEqual({ Name: 'mixseg', Version: '0.1.0' });
     expect(sidecar.Inputs).toEqual([images[0]]);
-    expect(sidecar.Options).toMatchObject({ classes: 3, imageType: 't1', partialVolume: true, robust: true, seed: 0, maxIter: 200 });
+    expect(sidecar.Options).toMatchObject({
+      classes: 3,
+      imageType: 't1',
+      partialVolume: true,
+      robust: true,
+      seed: 0,
+      maxIter: 200,
+    });
     expect(sidecar.ImageType).toBe('t1');
     expect(sidecar.Model.nComponents).toBe(3);
-    expect(sidecar.PartialVolumeModel).toMatchObject({ format: 'mixseg.partial-volume-mixture', nClasses: 3, pairs: [[0, 1], [1, 2]] });
+    expect(sidecar.PartialVolumeModel).toMatchObject({
+      format: 'mixseg.partial-volume-mixture',
+      nClasses: 3,
+      pairs: [
+        [0, 1],
+        [1, 2],
+      ],
+    });
     expect(sidecar.Robust).toMatchObject({ ExcludedVoxels: 0, Channels: [{ Spikes: [] }] });
     expect(sidecar.LogLikelihood.Mixture.length).toBe(sidecar.Iterations.Mixture + 1);
     expect(sidecar.Classes.map((c: { Abbreviation: string }) => c.Abbreviation)).toEqual(['CSF', 'GM', 'WM']);
@@ -221,21 +240,47 @@ describe('mixseg segment', () => {
 
   it('orders the classes of a T2 by falling intensity with --image-type t2, and warns when the type contradicts the image', async () => {
     // a T2-like phantom: CSF bright, WM dark
-    const t2 = generatePhantom({ dims: [40, 40, 30], noiseLevel: 0.04, intensities: { csf: 1000, gm: 650, wm: 420 }, seed: 2 });
+    const t2 = generatePhantom({
+      dims: [40, 40, 30],
+      noiseLevel: 0.04,
+      intensities: { csf: 1000, gm: 650, wm: 420 },
+      seed: 2,
+    });
     const t2Path = join(folder.path, 'sub-t2_T2w.nii.gz');
-    await writeNifti(t2Path, { data: t2.image.data, dims: t2.image.dims, datatype: 'int16', geometry: t2.image.geometry });
+    await writeNifti(t2Path, {
+      data: t2.image.data,
+      dims: t2.image.dims,
+      datatype: 'int16',
+      geometry: t2.image.geometry,
+    });
     const out = join(folder.path, 'image-type');
-    const right = await runInProcess(['segment', t2Path, '-o', out, '--image-type', 't2', '--no-probabilities']);
+    const right = await runInProcess([
+      'segment',
+      t2Path,
+      '-o',
+      out,
+      '--image-type',
+      't2',
+      '--no-probabilities',
+    ]);
     expect(right.code).toBe(0);
     expect(right.stderr).not.toMatch(/contradicts/);
     const labels = await readNifti(join(out, 'sub-t2_T2w_dseg.nii.gz'));
-    const dice = compareLabelMaps(labels.data, t2.labels, { voxelVolumeMl: 0.001 }).classes.map((c) => c.dice);
+    const dice = compareLabelMaps(labels.data, t2.labels, { voxelVolumeMl: 0.001 }).classes.map(
+      (c) => c.dice,
+    );
     for (const d of dice) expect(d).toBeGreaterThan(0.9);
     const sidecar = JSON.parse(await readFile(join(out, 'sub-t2_T2w_dseg.json'), 'utf8'));
     expect(sidecar.ImageType).toBe('t2');
     expect(sidecar.Classes[0].MeanIntensity[0]).toBeGreaterThan(sidecar.Classes[2].MeanIntensity[0]);
     // the same image declared a T1: labels by rising intensity, and the contradiction is said
-    const wrong = await runInProcess(['segment', t2Path, '-o', join(folder.path, 'image-type-wrong'), '--no-probabilities']);
+    const wrong = await runInProcess([
+      'segment',
+      t2Path,
+      '-o',
+      join(folder.path, 'image-type-wrong'),
+      '--no-probabilities',
+    ]);
     expect(wrong.code).toBe(0);
     expect(wrong.stderr).toMatch(/warning: sub-t2_T2w: the result contradicts imageType t1/);
     const wrongSidecar = JSON.parse(

@@ -92,7 +92,13 @@ export interface PartialVolumeOptions {
    * Receives each sample's expected bias-free intensity and noise variance under the final model
    * (the fraction-weighted class means and variances), N each: what a bias-field estimate needs.
    */
-  expectations?: { means: Float64Array; variances: Float64Array };
+  expectations?: {
+    means: Float64Array;
+    variances: Float64Array;
+    /** Report them in other units, origin + step x (variances step^2 v). Default 0 and 1. */
+    origin?: number;
+    step?: number;
+  };
   /** Called after every E-step. */
   onIteration?: (event: { iteration: number; meanLogLikelihood: number }) => void;
 }
@@ -171,7 +177,7 @@ export function fitPartialVolumeMixture(
   let maximum = -Infinity;
   for (let i = 0; i < N; i++) {
     const x = data[i]!;
-    if (Math.floor(x) !== x) {
+    if ((x | 0) !== x && Math.floor(x) !== x) {
       if (x - x !== 0) assertFinite(samples);
       throw new RangeError(
         `samples must be integer-valued (put them on a lattice first), got ${x} at sample ${i}`,
@@ -305,7 +311,9 @@ export function fitPartialVolumeMixture(
   const labels = iterateOnSamples && labelTol > 0 ? new Uint8Array(N) : undefined;
   const responsibilities =
     options.responsibilities ??
-    (updatePrior || options.fractions || expectations ? new Float32Array(N * K) : undefined);
+    (updatePrior || (iterateOnSamples && (options.fractions || expectations))
+      ? new Float32Array(N * K)
+      : undefined);
   const hookPrior = updatePrior ? new Float32Array(N * K) : undefined;
   let prior: FloatArray | undefined = options.prior;
 
@@ -378,8 +386,10 @@ export function fitPartialVolumeMixture(
           m += fractions[row + k]! * model.means[k]!;
           v += fractions[row + k]! * model.variances[k]!;
         }
-        expectations.means[i] = m;
-        expectations.variances[i] = v;
+        const origin = expectations.origin ?? 0;
+        const unit = expectations.step ?? 1;
+        expectations.means[i] = origin + unit * m;
+        expectations.variances[i] = unit * unit * v;
       }
     }
   }
@@ -419,10 +429,14 @@ function writeBinOutputs(
     responsibilities: Float32Array | undefined;
     fractions: Float32Array | undefined;
     inliers: Float32Array | undefined;
-    expectations: { means: Float64Array; variances: Float64Array } | undefined;
+    expectations:
+      | { means: Float64Array; variances: Float64Array; origin?: number; step?: number }
+      | undefined;
   },
 ): void {
   const K = model.nClasses;
+  const origin = out.expectations?.origin ?? 0;
+  const unit = out.expectations?.step ?? 1;
   const { scaled, outlier, classWeights } = tables;
   const perBin = new Float32Array(bins.nBins * K);
   const perBinFractions = new Float32Array(bins.nBins * K);
@@ -452,8 +466,8 @@ function writeBinOutputs(
       mean += sum * model.means[f]!;
       variance += sum * model.variances[f]!;
     }
-    perBinMean[b] = mean;
-    perBinVariance[b] = variance;
+    perBinMean[b] = origin + unit * mean;
+    perBinVariance[b] = unit * unit * variance;
   }
   const index = bins.index!;
   const N = index.length;

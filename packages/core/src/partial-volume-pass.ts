@@ -165,6 +165,7 @@ export function samplePass(
   tables: PartialVolumeTables,
   K: number,
 ): PassResult {
+  if (K === 3) return samplePassThree(input, bins, tables);
   const { nSamples: N, sampleWeights, prior, responsibilities, inliers, labels } = input;
   const index = bins.index!;
   const { scaled, maxima, outlier, classSums, classWeights } = tables;
@@ -230,6 +231,90 @@ export function samplePass(
     }
     if (inliers) inliers[i] = rho;
     if (labels) {
+      if (labels[i] !== best) {
+        changed += w;
+        labels[i] = best;
+      }
+    }
+  }
+  const logLikelihoodSum = maxSum + logSum + Math.log(product) + weightedLog + sumWeights * tables.logInlier;
+  return { logLikelihoodSum, sumWeights, changed: labels ? changed : Number.NaN };
+}
+
+/**
+ * {@link samplePass} written out for three classes (CSF, GM, WM), the common case: the same
+ * arithmetic with the classes in locals, about twice as fast.
+ */
+function samplePassThree(input: SamplePassInput, bins: IntegerBins, tables: PartialVolumeTables): PassResult {
+  const { nSamples: N, sampleWeights, prior, responsibilities, inliers, labels } = input;
+  const index = bins.index!;
+  const { scaled, maxima, outlier, classSums, classWeights } = tables;
+  classSums.fill(0);
+  const e = new Float64Array(3);
+  const w0 = classWeights[0]!;
+  const w1 = classWeights[1]!;
+  const w2 = classWeights[2]!;
+  let weightedLog = 0;
+  let maxSum = 0;
+  let logSum = 0;
+  let product = 1;
+  let sumWeights = 0;
+  let changed = 0;
+  for (let i = 0, row = 0; i < N; i++, row += 3) {
+    const b = index[i]!;
+    const o = b * 3;
+    const p0 = prior ? prior[row]! : w0;
+    const p1 = prior ? prior[row + 1]! : w1;
+    const p2 = prior ? prior[row + 2]! : w2;
+    const ps = p0 + p1 + p2;
+    let e0 = p0 * scaled[o]!;
+    let e1 = p1 * scaled[o + 1]!;
+    let e2 = p2 * scaled[o + 2]!;
+    const s = e0 + e1 + e2;
+    const w = sampleWeights ? sampleWeights[i]! : 1;
+    sumWeights += w;
+    let rho: number;
+    let inverse: number;
+    if (s > SMALL && s < HUGE && ps > 0 && ps < Infinity) {
+      const mass = s / ps;
+      const total = mass + outlier[b]!;
+      rho = mass / total;
+      inverse = 1 / s;
+      if (w === 1) {
+        maxSum += maxima[b]!;
+        product *= total;
+        if (product < 1e-150 || product > 1e150) {
+          logSum += Math.log(product);
+          product = 1;
+        }
+      } else if (w > 0) {
+        weightedLog += w * (maxima[b]! + Math.log(total));
+      }
+    } else {
+      const exact = exactSample(prior, row, 3, tables, b, e);
+      e0 = e[0]!;
+      e1 = e[1]!;
+      e2 = e[2]!;
+      rho = exact.rho;
+      inverse = 1;
+      weightedLog += w * exact.logP;
+    }
+    const r0 = e0 * inverse;
+    const r1 = e1 * inverse;
+    const r2 = e2 * inverse;
+    if (responsibilities) {
+      responsibilities[row] = r0;
+      responsibilities[row + 1] = r1;
+      responsibilities[row + 2] = r2;
+    }
+    const scale = w * rho;
+    classSums[o]! += r0 * scale;
+    classSums[o + 1]! += r1 * scale;
+    classSums[o + 2]! += r2 * scale;
+    if (inliers) inliers[i] = rho;
+    if (labels) {
+      // the most probable class, the first on ties
+      const best = r1 > r0 ? (r2 > r1 ? 2 : 1) : r2 > r0 ? 2 : 0;
       if (labels[i] !== best) {
         changed += w;
         labels[i] = best;

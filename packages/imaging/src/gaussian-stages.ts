@@ -24,6 +24,13 @@ export interface GaussianInput {
   weights: Float32Array | undefined;
   grid: { dims: [number, number, number]; spacing: [number, number, number]; voxelIndices: Uint32Array };
   atlas: Float32Array | undefined;
+  /**
+   * Starting class responsibilities (N x K), e.g. the first channel's partial-volume segmentation:
+   * then no plain restarts run.
+   */
+  initialResponsibilities?: Float32Array;
+  /** Bias fields already applied to some channels (by channel; undefined: estimate it here). */
+  knownFields?: (Float64Array | undefined)[];
   spatialPrior: (classWeights: number[]) => PriorUpdate | undefined;
   onIteration:
     | ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void)
@@ -75,6 +82,9 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
   let start: Partial<GaussianMixtureOptions> = { nInit: options.nInit, seed: options.seed };
   if (input.atlas) {
     start = { initialResponsibilities: input.atlas, componentOrder: 'fixed' };
+  } else if (input.initialResponsibilities) {
+    responsibilities.set(input.initialResponsibilities);
+    start = { initialResponsibilities: responsibilities, componentOrder: 'fixed' };
   } else if (D > 1) {
     const firstChannel = new Float32Array(N);
     for (let i = 0; i < N; i++) firstChannel[i] = samples.data[i * D]!;
@@ -94,7 +104,7 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
     onIteration: mixtureEvent,
   });
   let model = first.model;
-  if (reversed && !input.atlas && D === 1) {
+  if (reversed && !input.atlas && !input.initialResponsibilities && D === 1) {
     model = reverseModel(model);
     reverseColumns(responsibilities, K);
   }
@@ -134,6 +144,12 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
       if (weights)
         for (let e = 0; e < N * K; e++) weighted[e] = responsibilities[e]! * weights[Math.floor(e / K)]!;
       for (let d = 0; d < D; d++) {
+        const known = input.knownFields?.[d];
+        if (known) {
+          // applied by the caller already: kept as it is
+          if (round === 0) biasFields[d]!.set(known);
+          continue;
+        }
         const { scale, offset } = transforms[d]!;
         const means = model.means.map((mean) => mean[d]! * scale + offset);
         const variances = model.covariances.map((covariance) => covariance[d]![d]! * scale * scale);

@@ -209,9 +209,6 @@ function tissueOrderStart(
   return { means, variances: new Array<number>(K).fill((spread / 2) ** 2) };
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: tuning experiments only (removed before release)
-const experiment = (): Record<string, any> => (globalThis as any).__mixsegExperiment ?? {};
-
 /** Runs the stages. */
 export function fitSingleChannel(
   input: SingleChannelInput,
@@ -286,11 +283,10 @@ export function fitSingleChannel(
       starts.push({ name: 'tissue order', ...tissueOrderStart(sorted, K, options.imageType, spread) });
     }
   }
-  // 2. each start is refined as a partial-volume mixture, then through the rounds of bias-field
-  // correction (the field explains each voxel's intensity as b_i times its expected bias-free
-  // intensity, the fraction-weighted class means); the starts are compared on the likelihood of
-  // the corrected data (the field has geometric mean 1, so no Jacobian term differs): a start
-  // that splits a tissue across a strong field loses to one that corrects it
+  // Bias-field correction: the field explains each voxel's intensity as b_i times its expected
+  // bias-free intensity (the fraction-weighted class means). Starts are compared on the likelihood
+  // of their corrected data (the field has geometric mean 1, so no Jacobian term differs): a start
+  // that splits a tissue across a strong field loses to one that corrects it.
   const responsibilities = new Float32Array(N * K);
   const fractions = new Float32Array(N * K);
   const inliers = new Float32Array(N);
@@ -299,19 +295,46 @@ export function fitSingleChannel(
   const estimate = options.biasCorrection
     ? biasFieldEstimator(grid, { fwhm: options.biasCorrection.fwhm })
     : undefined;
+  // in intensity units, as the field estimate takes them
   const expectations = {
     means: new Float64Array(estimate ? N : 0),
     variances: new Float64Array(estimate ? N : 0),
+    origin: lattice.origin,
+    step: lattice.step,
   };
   const fieldWeights = new Float32Array(estimate ? N : 0);
-  const refine = (start: (typeof starts)[number]) => {
+  interface Candidate {
+    name: string;
+    samples: { data: Float32Array; nSamples: number; nFeatures: number };
+    model: PartialVolumeMixture;
+    field: Float64Array | undefined;
+    fits: PartialVolumeFit[];
+    rounds: number;
+    contradiction: string | undefined;
+    meanLogLikelihood: number;
+  }
+  const correcting = options.biasCorrection !== false && estimate !== undefined;
+  // each fit ends with what the next bias-field estimate needs: each voxel's expected bias-free
+  // intensity and noise variance (on the lattice) and its inlier probability, in shared buffers;
+  // `outputsOf` says whose they are
+  const next = correcting ? { expectations, inliers } : {};
+  let outputsOf: Candidate | undefined;
+  const judge = (candidate: Candidate) => {
+    candidate.contradiction =
+      K === 3
+        ? contradictsImageType(
+            candidate.model.means,
+            classShares(candidate.model),
+            options.imageType,
+            options.classNames,
+          )
+        : undefined;
+    candidate.meanLogLikelihood = candidate.fits[candidate.fits.length - 1]!.meanLogLikelihood;
+  };
+  const firstFit = (start: (typeof starts)[number]): Candidate | undefined => {
     const data = new Float32Array(N);
     latticeValues(values, undefined, lattice, data);
     const samples = { data, nSamples: N, nFeatures: 1 };
-    const correcting = options.biasCorrection !== false && estimate !== undefined;
-    // each fit ends with what the next bias-field estimate needs: each voxel's expected bias-free
-    // intensity and noise variance (on the lattice) and its inlier probability
-    const next = correcting ? { expectations, inliers } : {};
     const first = fitPartialVolumeMixture(samples, {
       ...regularisation,
       ...classPrior,
@@ -323,62 +346,81 @@ export function fitSingleChannel(
       onIteration: mixtureProgress,
       ...next,
     });
-    const fits: PartialVolumeFit[] = [shift(first)];
-    let model = first.model;
-    let field: Float64Array | undefined;
-    if (options.biasCorrection && estimate) {
-      const { rounds, iterations } = options.biasCorrection;
-      field = new Float64Array(N).fill(1);
-      const { origin, step } = lattice;
-      for (let round = 0; round < rounds; round++) {
-        for (let i = 0; i < N; i++) {
-          expectations.means[i] = origin + step * expectations.means[i]!;
-          expectations.variances[i] = step * step * expectations.variances[i]!;
-          fieldWeights[i] = (weights ? weights[i]! : 1) * inliers[i]!;
-        }
-        estimate.fromExpectations(values, expectations.means, expectations.variances, fieldWeights, field);
-        latticeValues(values, field, lattice, data);
-        const refit = fitPartialVolumeMixture(samples, {
-          ...regularisation,
-          ...classPrior,
-          initialModel: model,
-          maxIter: iterations,
-          onIteration: mixtureProgress,
-          ...(round + 1 < rounds ? next : {}),
-        });
-        fits.push(shift(refit));
-        model = refit.model;
-      }
-    }
-    const contradiction =
-      K === 3
-        ? contradictsImageType(model.means, classShares(model), options.imageType, options.classNames)
-        : undefined;
-    return {
-      samples,
-      model,
-      field,
-      fits,
-      contradiction,
-      meanLogLikelihood: fits[fits.length - 1]!.meanLogLikelihood,
-    };
-  };
-  const candidates: SingleChannelFits['candidates'] = [];
-  let best: ReturnType<typeof refine> | undefined;
-  for (const start of starts) {
-    const result = refine(start);
-    candidates.push({
+    // a start that converged to the model of an earlier one would repeat its bias rounds
+    if (firstModels.some((seen) => sameModel(seen, first.model, spread))) return undefined;
+    firstModels.push(first.model);
+    const candidate: Candidate = {
       name: start.name,
-      meanLogLikelihood: result.meanLogLikelihood,
-      contradiction: result.contradiction,
-    });
+      samples,
+      model: first.model,
+      field: undefined,
+      fits: [shift(first)],
+      rounds: 0,
+      contradiction: undefined,
+      meanLogLikelihood: Number.NaN,
+    };
+    outputsOf = candidate;
+    judge(candidate);
+    return candidate;
+  };
+  /** `count` more rounds of (estimate the field, correct, refit) for a candidate. */
+  const correct = (candidate: Candidate, count: number) => {
+    if (!options.biasCorrection || !estimate || count <= 0) return;
+    const { rounds, iterations } = options.biasCorrection;
+    const { samples } = candidate;
+    const field = candidate.field ?? new Float64Array(N).fill(1);
+    candidate.field = field;
+    if (outputsOf !== candidate) {
+      fitPartialVolumeMixture(samples, {
+        ...regularisation,
+        ...classPrior,
+        initialModel: candidate.model,
+        fixedParameters: true,
+        maxIter: 0,
+        ...next,
+      });
+    }
+    outputsOf = candidate;
+    for (let round = 0; round < count; round++) {
+      if (weights) for (let i = 0; i < N; i++) fieldWeights[i] = inliers[i]! * weights[i]!;
+      else fieldWeights.set(inliers);
+      estimate.fromExpectations(values, expectations.means, expectations.variances, fieldWeights, field);
+      latticeValues(values, field, lattice, samples.data);
+      candidate.rounds++;
+      const refit = fitPartialVolumeMixture(samples, {
+        ...regularisation,
+        ...classPrior,
+        initialModel: candidate.model,
+        maxIter: iterations,
+        onIteration: mixtureProgress,
+        ...(candidate.rounds < rounds ? next : {}),
+      });
+      candidate.fits.push(shift(refit));
+      candidate.model = refit.model;
+    }
+    judge(candidate);
+  };
+  // 2. each start is refined as a partial-volume mixture and through a first round of bias-field
+  // correction; the start kept does not contradict the image type and, among those, is the most
+  // likely on its corrected data; it goes through the remaining rounds
+  const firstModels: PartialVolumeMixture[] = [];
+  const refined = starts.map(firstFit).filter((c): c is Candidate => c !== undefined);
+  for (const candidate of refined) correct(candidate, refined.length > 1 ? 1 : 0);
+  let best: Candidate | undefined;
+  for (const candidate of refined) {
     const better =
       !best ||
-      (best.contradiction !== undefined && result.contradiction === undefined) ||
-      ((best.contradiction === undefined) === (result.contradiction === undefined) &&
-        result.meanLogLikelihood > best.meanLogLikelihood);
-    if (better) best = result;
+      (best.contradiction !== undefined && candidate.contradiction === undefined) ||
+      ((best.contradiction === undefined) === (candidate.contradiction === undefined) &&
+        candidate.meanLogLikelihood > best.meanLogLikelihood);
+    if (better) best = candidate;
   }
+  const candidates: SingleChannelFits['candidates'] = refined.map((c) => ({
+    name: c.name,
+    meanLogLikelihood: c.meanLogLikelihood,
+    contradiction: c.contradiction,
+  }));
+  if (options.biasCorrection) correct(best!, options.biasCorrection.rounds - best!.rounds);
   const { samples, field: biasField } = best!;
   let model = best!.model;
   const mixtureFits = best!.fits;
@@ -396,7 +438,6 @@ export function fitSingleChannel(
         ...classPrior,
         initialModel: model,
         updatePrior: update,
-        fixedParameters: experiment().spatialFixed ?? false,
         maxIter: options.maxIter,
         labelTol: options.labelTol,
         ...outputs,
@@ -450,8 +491,25 @@ function sortedKept(data: Float32Array, weights: Float32Array | undefined): Floa
     n++;
   }
   const sorted = new Float32Array(n);
-  for (let b = 0, j = 0; b < counts.length; b++) sorted.fill(low + b, j, (j += counts[b]!));
+  for (let b = 0, j = 0; b < counts.length; b++) {
+    sorted.fill(low + b, j, j + counts[b]!);
+    j += counts[b]!;
+  }
   return sorted;
+}
+
+/**
+ * Whether two fits converged to the same model: every mean within 1 % of the robust spread, every
+ * standard deviation and weight within 1 % (relative) of each other.
+ */
+function sameModel(a: PartialVolumeMixture, b: PartialVolumeMixture, spread: number): boolean {
+  const close = (x: number, y: number, tolerance: number) => Math.abs(x - y) <= tolerance;
+  return a.means.every(
+    (mean, k) =>
+      close(mean, b.means[k]!, 0.01 * spread) &&
+      close(Math.sqrt(a.variances[k]!), Math.sqrt(b.variances[k]!), 0.01 * Math.sqrt(a.variances[k]!)) &&
+      close(a.weights[k]!, b.weights[k]!, 0.01),
+  );
 }
 
 /** Fraction steps of each mixel class. */

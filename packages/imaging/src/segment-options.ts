@@ -69,7 +69,7 @@ export interface SegmentOptions {
    * How strongly the spatial prior keeps each class's share of the mask: the prior is multiplied by
    * the mixture's class weights raised to this power, from 0 (each neighbourhood decides alone, as
    * FSL FAST and dipy's HMRF do) to 1 (a small class stays small where the neighbourhood is mixed).
-   * Default 1.
+   * Default 0.5.
    */
   classWeightPower?: number;
   /**
@@ -163,7 +163,7 @@ export const DEFAULT_SEGMENT_OPTIONS = {
   nClasses: 3,
   imageType: 't1' as ImageType,
   prior: 'ppf' as SpatialPriorKind,
-  classWeightPower: 1,
+  classWeightPower: 0.5,
   atlasWeight: 0.5,
   partialVolume: { mixelCap: 1 },
   covarianceType: 'diag' as CovarianceType,

@@ -175,7 +175,7 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
   if (D === 1 && resolved.partialVolume) {
     const result = fitSingleChannel(
       {
-        values: samples.data,
+        values: rawValues(samples.data, features.transforms[0]!),
         weights,
         robustness: robust?.channels[0] ?? plainRobustness(samples.data),
         grid,
@@ -201,13 +201,65 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
     spatialTime = result.spatialSeconds;
     warnings.push(...result.warnings);
   } else {
+    // With several channels, the first channel's partial-volume segmentation (robust starts, bias
+    // field, spatial prior) starts the multi-channel mixture, and its fractions keep the mixed voxels
+    // out of the class estimates: a voxel that is half CSF and half GM would widen both classes'
+    // T2 and PD spreads (SRI24 T1+T2+PD: mean Dice .920 from a plain start, .939 from this one).
+    let start:
+      | { responsibilities: Float32Array; weights: Float32Array; field: Float64Array | undefined }
+      | undefined;
+    if (D > 1 && resolved.partialVolume && !atlas) {
+      const first = new Float32Array(N);
+      const { scale, offset } = features.transforms[0]!;
+      for (let i = 0; i < N; i++) first[i] = samples.data[i * D]! * scale + offset;
+      const single = fitSingleChannel(
+        {
+          values: first,
+          weights,
+          robustness: robust?.channels[0] ?? plainRobustness(first),
+          grid,
+          atlas: undefined,
+          spatialPrior: spatialPriorFor,
+          onIteration,
+        },
+        resolved,
+      );
+      const purity = new Float32Array(N);
+      for (let i = 0, row = 0; i < N; i++, row += K) {
+        let largest = 0;
+        for (let k = 0; k < K; k++) largest = Math.max(largest, single.fractions[row + k]!);
+        purity[i] =
+          (weights ? weights[i]! : 1) * single.inliers[i]! * Math.min(1, Math.max(0, 2 * largest - 1));
+      }
+      // one field for every channel, the first channel's: the receive coil's sensitivity is shared
+      // by the sequences of a session, and a T2 or PD field estimated on its own follows CSF's broad
+      // spread (SRI24 T1+T2+PD: mean Dice .937 shared, .933 estimated per channel)
+      const field = single.biasField;
+      if (field) {
+        for (let i = 0; i < N; i++) {
+          for (let d = 0; d < D; d++) {
+            const { scale, offset } = features.transforms[d]!;
+            const raw = samples.data[i * D + d]! * scale + offset;
+            samples.data[i * D + d] = (raw / field[i]! - offset) / scale;
+          }
+        }
+      }
+      start = { responsibilities: single.responsibilities, weights: purity, field };
+      warnings.push(...single.warnings);
+    }
     const result = fitGaussianStages(
       {
         samples,
         transforms: features.transforms,
-        weights,
+        weights: start?.weights ?? weights,
         grid,
         atlas,
+        ...(start
+          ? {
+              initialResponsibilities: start.responsibilities,
+              knownFields: start.field ? new Array<Float64Array>(D).fill(start.field) : undefined,
+            }
+          : {}),
         spatialPrior: spatialPriorFor,
         onIteration,
       },
@@ -274,6 +326,12 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
       outputs: seconds(started),
     },
   };
+}
+
+/** One channel's prepared values back in its own units. */
+function rawValues(values: Float32Array, transform: { scale: number; offset: number }): Float32Array {
+  if (transform.scale === 1 && transform.offset === 0) return values;
+  return values.map((x) => x * transform.scale + transform.offset);
 }
 
 /** Channel statistics when robust estimation is off: the median and IQR of the values. */
@@ -460,20 +518,25 @@ export function outerLayerShares(
   K: number,
 ): number[] {
   const [nx, ny, nz] = dims;
+  const nxy = nx * ny;
   const counts = new Float64Array(K + 1);
   let total = 0;
-  const inside = (x: number, y: number, z: number) =>
-    x >= 0 && y >= 0 && z >= 0 && x < nx && y < ny && z < nz && mask[x + nx * (y + ny * z)] === 1;
-  for (let z = 0, v = 0; z < nz; z++) {
+  for (let z = 0; z < nz; z++) {
     for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++, v++) {
+      const row = nx * y + nxy * z;
+      for (let x = 0; x < nx; x++) {
+        const v = row + x;
         if (mask[v] !== 1) continue;
         const edge =
-          !inside(x - 1, y, z) ||
-          !inside(x + 1, y, z) ||
-          !inside(x, y - 1, z) ||
-          !inside(x, y + 1, z) ||
-          (nz > 1 && (!inside(x, y, z - 1) || !inside(x, y, z + 1)));
+          x === 0 ||
+          x === nx - 1 ||
+          y === 0 ||
+          y === ny - 1 ||
+          mask[v - 1] !== 1 ||
+          mask[v + 1] !== 1 ||
+          mask[v - nx] !== 1 ||
+          mask[v + nx] !== 1 ||
+          (nz > 1 && (z === 0 || z === nz - 1 || mask[v - nxy] !== 1 || mask[v + nxy] !== 1));
         if (!edge) continue;
         counts[labels[v]!]!++;
         total++;

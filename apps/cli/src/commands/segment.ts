@@ -46,6 +46,7 @@ interface SegmentCommandOptions {
   robust: boolean;
   prior: PriorChoice;
   beta?: number;
+  classWeights?: number;
   atlas?: string;
   atlasWeight?: number;
   /** Undefined: not given (on, unless --model). */
@@ -190,6 +191,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     robust: options.robust,
     prior: options.prior,
     beta: options.beta,
+    classWeightPower: options.classWeights ?? DEFAULT_SEGMENT_OPTIONS.classWeightPower,
     atlas,
     atlasWeight,
     biasCorrection,
@@ -222,6 +224,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
 /** Options that change the result: outputs made with other values are not taken as done. */
 const RESULT_OPTIONS = [
   'classes',
+  'classWeightPower',
   'imageType',
   'partialVolume',
   'robust',
@@ -510,12 +513,18 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
           'none (the plain mixture, voxel by voxel). Default ppf: it removes noise speckle while keeping thin structures',
       )
         .choices(['ppf', 'mrf', 'atlas', 'none'])
-        .default('ppf'),
+        .default(DEFAULT_SEGMENT_OPTIONS.prior),
     )
     .option(
       '--beta <strength>',
-      'strength of the spatial prior, 0 = off (default: 1 for ppf; 0.3 for mrf, as Atropos); raise it for noisy images',
+      `strength of the spatial prior, 0 = off (default: ${DEFAULT_SEGMENT_OPTIONS.beta.ppf} for ppf; ${DEFAULT_SEGMENT_OPTIONS.beta.mrf} for mrf, as Atropos); raise it for noisy images`,
       numberIn(0, 100),
+    )
+    .option(
+      '--class-weights <0..1>',
+      "how strongly the spatial prior keeps each class's share of the brain: 0 lets each neighbourhood decide alone " +
+        `(as FSL FAST and dipy), 1 keeps a small class small where the neighbourhood is mixed (default: ${DEFAULT_SEGMENT_OPTIONS.classWeightPower}, chosen across every dataset with a reference)`,
+      numberIn(0, 1),
     )
     .option(
       '--atlas <files>',
@@ -564,8 +573,8 @@ export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: 
     )
     .option(
       '--covariance-shrinkage <0..1>',
-      "shrinks each class's covariance towards the pooled one: 0 = free, 1 = one shared covariance (default: 0.3, " +
-        'measured best on SRI24; 0.05 reproduces FSL FAST on the MNI152 template)',
+      "shrinks each class's covariance towards the pooled one: 0 = free, 1 = one shared covariance, as the noise " +
+        `is the same in every tissue (default: ${DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage}, chosen across every dataset with a reference)`,
       numberIn(0, 1),
     )
     .option(
