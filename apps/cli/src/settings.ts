@@ -8,6 +8,13 @@ import type { Shard } from './shard.ts';
 
 export type PriorChoice = 'ppf' | 'mrf' | 'atlas' | 'none';
 
+/** How a saved model's intensities were prepared: applying it needs the same. */
+export interface ModelTransform {
+  biasCorrection: boolean;
+  biasFwhm: number | undefined;
+  preparation: IntensityPreparation;
+}
+
 export interface SegmentSettings {
   /** Number of classes K (from the model with --model). */
   classes: number;
@@ -48,8 +55,10 @@ export interface SegmentSettings {
   preview: boolean;
   /** Write `<stem>_desc-biasfield.nii.gz` (one per channel with several). */
   saveBiasField: boolean;
-  /** Applied instead of fitting (--model). */
-  model: { path: string; mixture: GaussianMixture | PartialVolumeMixture } | undefined;
+  /** Applied instead of fitting (--model), with the intensity transform it was fitted under. */
+  model:
+    | { path: string; mixture: GaussianMixture | PartialVolumeMixture; transform: ModelTransform }
+    | undefined;
   overwrite: boolean;
   jobs: number;
   shard: Shard;

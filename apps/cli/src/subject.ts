@@ -246,7 +246,16 @@ export async function runSubject(
       const text = result.partialVolume
         ? serializePartialVolumeMixture(result.partialVolume)
         : serializeGaussianMixture(result.model);
-      writes.push(writeFileAtomic(outputs.model, `${text}\n`));
+      // the units the model is in: --model applies it the same way
+      const saved = {
+        ...JSON.parse(text),
+        IntensityTransform: {
+          biasCorrection: settings.biasCorrection,
+          biasFwhm: settings.biasFwhm ?? null,
+          preparation: settings.preparation,
+        },
+      };
+      writes.push(writeFileAtomic(outputs.model, `${JSON.stringify(saved, null, 2)}\n`));
     }
     if (outputs.preview) writes.push(writePreview(outputs.preview, reference, result, classes));
     for (const [c, path] of outputs.biasField.entries()) {

@@ -431,7 +431,7 @@ describe('mixseg segment', () => {
 
   it('applies a saved model (a model file or a sidecar) and gives the labels of the fit', async () => {
     const fitted = join(folder.path, 'fitted');
-    // applying a model estimates no bias field, so the fit it is compared with has none either
+    // a model fitted without bias correction is applied without one: the same labels
     await runInProcess([
       'segment',
       images[0]!,
@@ -539,6 +539,61 @@ describe('mixseg segment', () => {
     });
   }
 
+  it('applies a model fitted with bias correction with the subject own field, in the units it was fitted in', async () => {
+    // two subjects with a strong bias; the model of one applied to the other
+    const make = async (seed: number) => {
+      const phantom = generatePhantom({ dims: [48, 48, 36], noiseLevel: 0.04, bias: 0.3, seed });
+      const path = join(folder.path, `sub-b${seed}_T1w.nii.gz`);
+      await writeNifti(path, {
+        data: phantom.image.data,
+        dims: phantom.image.dims,
+        datatype: 'int16',
+        geometry: phantom.image.geometry,
+      });
+      return { path, labels: phantom.labels };
+    };
+    const [first, second] = [await make(21), await make(22)];
+    const fitted = join(folder.path, 'biased-fit');
+    await runInProcess(['segment', first.path, '-o', fitted, '--save-model', '--no-probabilities']);
+    const model = JSON.parse(await readFile(join(fitted, 'sub-b21_T1w_model.json'), 'utf8'));
+    expect(model.IntensityTransform).toEqual({ biasCorrection: true, biasFwhm: 20, preparation: 'none' });
+    const gm = async (out: string) => {
+      const labels = await readNifti(join(out, 'sub-b22_T1w_dseg.nii.gz'));
+      return compareLabelMaps(labels.data, second.labels, { voxelVolumeMl: 1, classes: [2] }).classes[0]!
+        .dice;
+    };
+    const own = join(folder.path, 'biased-own');
+    await runInProcess(['segment', second.path, '-o', own, '--no-probabilities']);
+    const applied = join(folder.path, 'biased-applied');
+    const result = await runInProcess([
+      'segment',
+      second.path,
+      '-o',
+      applied,
+      '--no-probabilities',
+      '--save-bias-field',
+      '--model',
+      join(fitted, 'sub-b21_T1w_model.json'),
+    ]);
+    expect(result.code).toBe(0);
+    expect(Math.abs((await gm(applied)) - (await gm(own)))).toBeLessThan(0.01);
+    expect((await readdir(applied)).includes('sub-b22_T1w_desc-biasfield.nii.gz')).toBe(true);
+    // a model file that does not say its units is refused, naming why
+    const bare = join(folder.path, 'bare-model.json');
+    const { IntensityTransform: _, ...withoutTransform } = model;
+    await writeFile(bare, JSON.stringify(withoutTransform));
+    const refused = await runInProcess([
+      'segment',
+      second.path,
+      '-o',
+      join(folder.path, 'bare'),
+      '--model',
+      bare,
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/does not record whether it was fitted to bias-corrected intensities/);
+  });
+
   it('exits 2 for a Kubernetes index without a shard count, and for a --model with other --classes', async () => {
     const k8s = await runInProcess(['segment', images[0]!, '-o', join(folder.path, 'k')], {
       env: { JOB_COMPLETION_INDEX: '0' },
@@ -568,7 +623,9 @@ describe('mixseg segment', () => {
       join(fitted, 'sub-01_T1w_model.json'),
     ]);
     expect(fitting.code).toBe(2);
-    expect(fitting.stderr).toMatch(/without fitting, so --bias-fwhm, --covariance-shrinkage cannot be used/);
+    expect(fitting.stderr).toMatch(
+      /in the units it was fitted in .*, so --bias-fwhm, --covariance-shrinkage cannot be used/,
+    );
   });
 });
 

@@ -141,6 +141,40 @@ describe('fitPartialVolumeMixture', () => {
     expect(fit.stopReason).toBe('labels-stable');
   });
 
+  it('gives each sample its expected intensity and noise variance, per value or with a prior', () => {
+    const N = samples.nSamples;
+    const fractions = new Float32Array(N * 3);
+    const expectations = { means: new Float64Array(N), variances: new Float64Array(N), origin: 10, step: 2 };
+    const fit = fitPartialVolumeMixture(samples, { initialParameters: START, fractions, expectations });
+    for (let i = 0; i < N; i += 1009) {
+      let mean = 0;
+      let variance = 0;
+      for (let k = 0; k < 3; k++) {
+        mean += fractions[3 * i + k]! * fit.model.means[k]!;
+        variance += fractions[3 * i + k]! * fit.model.variances[k]!;
+      }
+      expect(expectations.means[i]).toBeCloseTo(10 + 2 * mean, 3);
+      expect(expectations.variances[i]).toBeCloseTo(4 * variance, 3);
+    }
+    // with a per-sample prior equal to the class shares, the same, from each sample's responsibilities
+    const shares = [...fit.model.weights];
+    fit.model.pairs.forEach(([a, b], p) => {
+      shares[a]! += fit.model.pairWeights[p]! / 2;
+      shares[b]! += fit.model.pairWeights[p]! / 2;
+    });
+    const prior = new Float32Array(N * 3);
+    for (let i = 0; i < N; i++) prior.set(shares, 3 * i);
+    const withPrior = { means: new Float64Array(N), variances: new Float64Array(N) };
+    fitPartialVolumeMixture(samples, {
+      initialModel: fit.model,
+      fixedParameters: true,
+      prior,
+      expectations: withPrior,
+    });
+    for (let i = 0; i < N; i += 1009)
+      expect(withPrior.means[i]).toBeCloseTo((expectations.means[i]! - 10) / 2, 3);
+  });
+
   it('holds every parameter with fixedParameters', () => {
     const first = fitPartialVolumeMixture(samples, { initialParameters: START });
     const held = fitPartialVolumeMixture(samples, { initialModel: first.model, fixedParameters: true });

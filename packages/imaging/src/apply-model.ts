@@ -3,7 +3,9 @@
  * `mixseg segment --model` path. The parameters stay fixed; only the labels are computed, by the
  * model's posterior probabilities, with the spatial prior (when one is chosen) recomputed from the
  * responsibilities until no label changes, as the spatial stage of {@link segment} does between
- * its iterations. No bias field is estimated: the model applies to the intensities as given.
+ * its iterations. With `biasCorrection` (for a model fitted with it: the model is in the units of
+ * bias-corrected intensities) the subject's own bias field is estimated with the model held fixed,
+ * in the rounds segment() runs; without it the model applies to the intensities as given.
  */
 import {
   fitPartialVolumeMixture,
@@ -15,6 +17,7 @@ import {
   validateGaussianMixture,
   validatePartialVolumeMixture,
 } from '@mixseg/core';
+import { biasFieldEstimator } from './bias-field.ts';
 import {
   classShares,
   intensityLattice,
@@ -46,6 +49,7 @@ export type ApplyModelOptions = Pick<
   | 'neighbourhood'
   | 'potts'
   | 'classWeightPower'
+  | 'biasCorrection'
   | 'maxIter'
   | 'labelTol'
   | 'preparation'
@@ -96,6 +100,16 @@ export function applyModel(
   const classNames = resolveClassNames(options.classNames, K);
   const beta = options.beta ?? DEFAULT_SEGMENT_OPTIONS.beta[prior];
   const classWeightPower = options.classWeightPower ?? DEFAULT_SEGMENT_OPTIONS.classWeightPower;
+  const bias = options.biasCorrection ?? false;
+  const biasCorrection =
+    bias === false
+      ? false
+      : {
+          fwhm: (bias === true ? undefined : bias.fwhm) ?? DEFAULT_SEGMENT_OPTIONS.bias.fwhm,
+          rounds: (bias === true ? undefined : bias.rounds) ?? DEFAULT_SEGMENT_OPTIONS.bias.rounds,
+          iterations:
+            (bias === true ? undefined : bias.iterations) ?? DEFAULT_SEGMENT_OPTIONS.bias.iterations,
+        };
   const seconds = (start: number) => (performance.now() - start) / 1000;
 
   let started = performance.now();
@@ -127,6 +141,7 @@ export function applyModel(
   let mixture: StageReport;
   let spatial: StageReport | undefined;
   let spatialTime = 0;
+  let biasFields: Float64Array[] | undefined;
   if (partialVolume) {
     // on a lattice over the data's range, as segment() fits it
     let low = Infinity;
@@ -145,6 +160,31 @@ export function applyModel(
     fractions = new Float32Array(N * K);
     const lattices = { data, nSamples: N, nFeatures: 1 };
     const logStep = Math.log(lattice.step);
+    if (biasCorrection) {
+      // the subject's own field, with the model held fixed: each round explains the intensities as
+      // b_i times their expected bias-free intensity under the model, then corrects them
+      const estimate = biasFieldEstimator(grid, { fwhm: biasCorrection.fwhm });
+      const field = new Float64Array(N).fill(1);
+      const expectations = {
+        means: new Float64Array(N),
+        variances: new Float64Array(N),
+        origin: lattice.origin,
+        step: lattice.step,
+      };
+      const inliers = new Float32Array(N);
+      for (let round = 0; round < biasCorrection.rounds; round++) {
+        fitPartialVolumeMixture(lattices, {
+          initialModel: latticeModel,
+          fixedParameters: true,
+          maxIter: 0,
+          expectations,
+          inliers,
+        });
+        estimate.fromExpectations(samples.data, expectations.means, expectations.variances, inliers, field);
+        latticeValues(samples.data, field, lattice, data);
+      }
+      biasFields = [field];
+    }
     const plain = fitPartialVolumeMixture(lattices, {
       initialModel: latticeModel,
       fixedParameters: true,
@@ -184,6 +224,35 @@ export function applyModel(
     }
     spatialTime = seconds(spatialStarted);
   } else {
+    if (biasCorrection) {
+      // one field for every channel, from the first, with the model held fixed (as segment() shares
+      // the first channel's field)
+      const D = samples.nFeatures;
+      const estimate = biasFieldEstimator(grid, { fwhm: biasCorrection.fwhm });
+      const field = new Float64Array(N).fill(1);
+      // in each channel's own units (the preparation undone), where the field is multiplicative
+      const { transforms } = features;
+      const raw = Float32Array.from(
+        samples.data,
+        (x, e) => x * transforms[e % D]!.scale + transforms[e % D]!.offset,
+      );
+      const first = new Float64Array(N);
+      for (let i = 0; i < N; i++) first[i] = raw[i * D]!;
+      const { scale, offset } = transforms[0]!;
+      const means = gaussian.means.map((m) => m[0]! * scale + offset);
+      const variances = gaussian.covariances.map((c) => c[0]![0]! * scale * scale);
+      for (let round = 0; round < biasCorrection.rounds; round++) {
+        predictProba(gaussian, samples, { out: responsibilities });
+        estimate(first, responsibilities, means, variances, field);
+        for (let i = 0; i < N; i++) {
+          for (let d = 0; d < D; d++) {
+            const t = transforms[d]!;
+            samples.data[i * D + d] = (raw[i * D + d]! / field[i]! - t.offset) / t.scale;
+          }
+        }
+      }
+      biasFields = [field];
+    }
     predictProba(gaussian, samples, { out: responsibilities });
     const meanLogLikelihood = score(gaussian, samples);
     mixture = fixedReport(meanLogLikelihood);
@@ -238,8 +307,11 @@ export function applyModel(
     partialVolume: partialVolume ? (model as PartialVolumeMixture) : undefined,
     mixture,
     spatial,
-    // nothing is fitted, so no field is estimated: the model applies to the intensities as given
-    biasFields: undefined,
+    biasFields: biasFields?.map((field) => {
+      const full = new Float32Array(first.data.length);
+      for (let i = 0; i < N; i++) full[voxelIndices[i]!] = field[i]!;
+      return full;
+    }),
     mask,
     nonFinite: features.nonFinite,
     robust: undefined,
@@ -251,7 +323,7 @@ export function applyModel(
       beta,
       classWeightPower,
       atlas: [],
-      biasCorrection: false,
+      biasCorrection,
       robust: false,
       partialVolume: partialVolume ? { mixelCap: Infinity } : false,
       covarianceType: gaussian.covarianceType,

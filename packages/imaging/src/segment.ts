@@ -275,7 +275,8 @@ export function segment(channels: Volume[], options: SegmentOptions = {}): Segme
     spatialTime = result.spatialSeconds;
     spatial = result.spatial ? gaussianReport(result.spatial, shift) : undefined;
   }
-  if (outliers > 0) {
+  // a normal tail puts a few voxels there; a cluster of them is worth a word
+  if (outliers > 0.001 * N) {
     warnings.push(
       `${outliers} voxels (${((100 * outliers) / N).toFixed(1)}% of the mask) fit no tissue class (the outlier class took them): labelled with their most probable tissue`,
     );

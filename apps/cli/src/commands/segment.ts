@@ -30,7 +30,7 @@ import {
 } from '../outputs.ts';
 import { runPool } from '../pool.ts';
 import { describeVolumes, ProgressReporter } from '../progress.ts';
-import { type PriorChoice, recordedOptions, type SegmentSettings } from '../settings.ts';
+import { type ModelTransform, type PriorChoice, recordedOptions, type SegmentSettings } from '../settings.ts';
 import { resolveShard, shardItems } from '../shard.ts';
 import { subjectInputs } from '../subject.ts';
 import { SOFTWARE } from '../version.ts';
@@ -82,6 +82,29 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The intensity transform a saved model was fitted under: from a sidecar's Options, or a model
+ * file's IntensityTransform. A model in bias-corrected units must be applied with the subject's own
+ * field; one that does not say cannot be applied safely.
+ * @throws Error naming what is missing
+ */
+function intensityTransformOf(parsed: Record<string, unknown>): ModelTransform {
+  const recorded = (parsed['IntensityTransform'] ?? parsed['Options']) as Record<string, unknown> | undefined;
+  if (!recorded || typeof recorded['biasCorrection'] !== 'boolean') {
+    throw new Error(
+      'it does not record whether it was fitted to bias-corrected intensities (saved by an older mixseg?): ' +
+        'save the model again with --save-model, or use the sidecar of the run that fitted it',
+    );
+  }
+  const preparation = recorded['preparation'];
+  return {
+    biasCorrection: recorded['biasCorrection'],
+    biasFwhm: typeof recorded['biasFwhm'] === 'number' ? recorded['biasFwhm'] : undefined,
+    preparation:
+      preparation === 'zscore' || preparation === 'robust' || preparation === 'none' ? preparation : 'none',
+  };
+}
+
 /** Validates the options and resolves them into settings. @throws {UsageError} */
 async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promise<SegmentSettings> {
   let model: SegmentSettings['model'];
@@ -103,7 +126,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
         (parsed['PartialVolumeModel'] as object | null | undefined) ??
         (parsed['Model'] as object | undefined) ??
         parsed;
-      model = { path, mixture: parseMixtureModel(saved) };
+      model = { path, mixture: parseMixtureModel(saved), transform: intensityTransformOf(parsed) };
     } catch (error) {
       throw new UsageError(`--model ${options.model}: ${(error as Error).message}`);
     }
@@ -116,16 +139,20 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     if (options.prior === 'atlas' || options.atlas !== undefined) {
       throw new UsageError('--model cannot be combined with an atlas (--prior atlas, --atlas)');
     }
-    // nothing is fitted: no bias field is estimated and no covariance is shrunk
+    // nothing is fitted; the model's own transform decides the bias correction and preparation
     const fitting = [
-      options.biasCorrection === true && '--bias-correction',
+      options.biasCorrection !== undefined && `--${options.biasCorrection ? '' : 'no-'}bias-correction`,
       options.biasFwhm !== undefined && '--bias-fwhm',
-      options.saveBiasField === true && '--save-bias-field',
       options.covarianceShrinkage !== undefined && '--covariance-shrinkage',
     ].filter(Boolean);
     if (fitting.length > 0) {
       throw new UsageError(
-        `--model applies a fitted model without fitting, so ${fitting.join(', ')} cannot be used with it`,
+        `--model applies a fitted model in the units it was fitted in (its file says whether the intensities were bias-corrected), so ${fitting.join(', ')} cannot be used with it`,
+      );
+    }
+    if (options.saveBiasField === true && !model.transform.biasCorrection) {
+      throw new UsageError(
+        '--save-bias-field: the model was fitted without bias correction, so none is estimated when it is applied',
       );
     }
   }
@@ -161,7 +188,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     throw new UsageError('--atlas-weight needs --atlas');
   }
 
-  const biasCorrection = model === undefined && options.biasCorrection !== false;
+  const biasCorrection = model ? model.transform.biasCorrection : options.biasCorrection !== false;
   if (!biasCorrection && model === undefined) {
     if (options.biasFwhm !== undefined) {
       throw new UsageError('--bias-fwhm sets the bias field, but --no-bias-correction turns it off');
@@ -195,7 +222,9 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     atlas,
     atlasWeight,
     biasCorrection,
-    biasFwhm: biasCorrection ? (options.biasFwhm ?? DEFAULT_BIAS_FWHM_MM) : undefined,
+    biasFwhm: biasCorrection
+      ? (model?.transform.biasFwhm ?? options.biasFwhm ?? DEFAULT_BIAS_FWHM_MM)
+      : undefined,
     mask,
     covariance: options.covariance,
     covarianceShrinkage:
@@ -207,7 +236,7 @@ async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promi
     tol: options.tol,
     labelTol: options.labelTol,
     seed: options.seed,
-    preparation: options.preparation,
+    preparation: model?.transform.preparation ?? options.preparation,
     outDir: resolve(io.cwd, options.outDir),
     probabilities: options.probabilities,
     saveModel: options.saveModel === true,
