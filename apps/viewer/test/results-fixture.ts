@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serializeGaussianMixture } from '@mixseg/core';
+import { serializeGaussianMixture, serializePartialVolumeMixture } from '@mixseg/core';
 import {
   classProbabilityImage,
   generatePhantom,
@@ -78,6 +78,9 @@ export async function writeResultsFolder(
       Inputs: [`/data/raw/${stem}.nii.gz`],
       Options: segmentation.options,
       Model: JSON.parse(serializeGaussianMixture(segmentation.model)),
+      PartialVolumeModel: segmentation.partialVolume
+        ? JSON.parse(serializePartialVolumeMixture(segmentation.partialVolume))
+        : null,
       LogLikelihood: {
         Mixture: segmentation.mixture.logLikelihoodTrace,
         Spatial: segmentation.spatial?.logLikelihoodTrace ?? [],

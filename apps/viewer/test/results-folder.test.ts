@@ -89,6 +89,50 @@ describe('results folder', () => {
   });
 });
 
+describe('a BIDS-Derivatives folder (sub-XX[/ses-Y]/anat/)', () => {
+  const files = [
+    'dseg.tsv',
+    'summary.tsv',
+    'sub-01/anat/sub-01_dseg.nii.gz',
+    'sub-01/anat/sub-01_dseg.json',
+    'sub-01/anat/sub-01_label-GM_probseg.nii.gz',
+    'sub-01/anat/sub-01_label-GM_desc-pve_probseg.nii.gz',
+    'sub-01/anat/sub-01_desc-restore_T1w.nii.gz',
+    'sub-02/ses-1/anat/sub-02_ses-1_dseg.nii.gz',
+    'sub-02/ses-1/anat/sub-02_ses-1_dseg.json',
+  ];
+
+  it('finds each subject in its folder from the summary, with its sidecar, probabilities and restored image', () => {
+    const summary = parseSummary(
+      'subject\tstatus\tdseg\nsub-01_T1w\tdone\t/data/out/sub-01/anat/sub-01_dseg.nii.gz\n' +
+        'sub-02_ses-1_T1w\tskipped\t/data/out/sub-02/ses-1/anat/sub-02_ses-1_dseg.nii.gz\n',
+    );
+    const [first, second] = findSubjects(files, summary);
+    expect(first).toMatchObject({
+      subject: 'sub-01_T1w',
+      dseg: 'sub-01/anat/sub-01_dseg.nii.gz',
+      sidecar: 'sub-01/anat/sub-01_dseg.json',
+      image: 'sub-01/anat/sub-01_desc-restore_T1w.nii.gz',
+      probseg: [{ abbreviation: 'GM', path: 'sub-01/anat/sub-01_label-GM_probseg.nii.gz' }],
+      labelTable: 'dseg.tsv',
+    });
+    expect(second).toMatchObject({
+      dseg: 'sub-02/ses-1/anat/sub-02_ses-1_dseg.nii.gz',
+      sidecar: 'sub-02/ses-1/anat/sub-02_ses-1_dseg.json',
+      image: undefined,
+    });
+  });
+
+  it("reads the image's name from the sidecar's Sources (a BIDS URI or a relative path)", () => {
+    const sidecar = parseSidecar(JSON.stringify({ Sources: ['bids:raw:sub-01/anat/sub-01_T1w.nii.gz'] }));
+    expect(sidecar.inputs).toEqual(['sub-01/anat/sub-01_T1w.nii.gz']);
+    const withRaw = [...files, 'raw/sub-01_T1w.nii.gz'];
+    expect(subjectFiles(withRaw, 'sub-01/anat/sub-01_dseg.nii.gz', 'sub-01', sidecar.inputs).image).toBe(
+      'raw/sub-01_T1w.nii.gz',
+    );
+  });
+});
+
 describe('parseSidecar', () => {
   const model = {
     covarianceType: 'full' as const,
@@ -137,5 +181,34 @@ describe('parseSidecar', () => {
     // the two Gaussians hold ~all their mass inside [70, 330]: the area is the voxel count
     expect(area / 4000).toBeGreaterThan(0.85);
     expect(area / 4000).toBeLessThan(1.01);
+  });
+
+  it('draws a partial-volume model with its mixed voxels in the curve of their majority class', () => {
+    const pv = {
+      nClasses: 2,
+      means: [100, 300],
+      variances: [100, 100],
+      weights: [0.3, 0.5],
+      pairs: [[0, 1]] as [number, number][],
+      pairWeights: [0.2],
+      nSteps: 12,
+      outlier: null,
+    };
+    const values = Float32Array.from({ length: 4000 }, (_, i) => 60 + (i % 280));
+    const histogram = computeHistogram(values, undefined, 70);
+    const curves = mixtureCurves(pv, histogram, 2001);
+    const step = curves.x[1]! - curves.x[0]!;
+    const area = (curve: Float64Array) =>
+      (curve.reduce((total, value) => total + value, 0) * step) / histogram.binWidth / histogram.total;
+    // each class holds its pure weight and half the mixels
+    expect(area(curves.components[0]!)).toBeCloseTo(0.3 + 0.1, 2);
+    expect(area(curves.components[1]!)).toBeCloseTo(0.5 + 0.1, 2);
+    // between the peaks the mixels lift the sum well above two pure Gaussians
+    const middle = curves.x.findIndex((x) => x >= 200);
+    expect(curves.sum[middle]! / histogram.total).toBeGreaterThan(0.2 / 200 / 2);
+    expect(curves.components[0]![middle]! + curves.components[1]![middle]!).toBeCloseTo(
+      curves.sum[middle]!,
+      9,
+    );
   });
 });

@@ -9,6 +9,8 @@ export {
 export {
   adjacentPairs,
   type PartialVolumeMixture,
+  type SubComponent,
+  subComponents,
   validatePartialVolumeMixture,
 } from './partial-volume-model.ts';
 export {

@@ -7,7 +7,7 @@
  * at x, N w pi_k N(x; mu_k, sigma_k^2) voxels; with several features the first feature's marginal
  * is drawn (mean mu_k[0], variance Sigma_k[0][0]), which is what the image channel shows.
  */
-import type { GaussianMixture } from '@mixseg/core';
+import { type GaussianMixture, type PartialVolumeMixture, subComponents } from '@mixseg/core';
 
 /** A histogram of the masked voxels. */
 export interface Histogram {
@@ -55,7 +55,7 @@ export function computeHistogram(
  * `nPoints` positions across the histogram's range. Returns the positions too.
  */
 export function mixtureCurves(
-  model: GaussianMixture,
+  model: GaussianMixture | PartialVolumeMixture,
   histogram: Histogram,
   nPoints = 256,
 ): { x: Float64Array; components: Float64Array[]; sum: Float64Array } {
@@ -64,20 +64,39 @@ export function mixtureCurves(
   for (let i = 0; i < nPoints; i++) x[i] = histogram.start + ((end - histogram.start) * i) / (nPoints - 1);
   const scale = histogram.total * histogram.binWidth;
   const sum = new Float64Array(nPoints);
-  const components = model.means.map((mean, k) => {
-    const mu = mean[0]!;
-    const variance = model.covariances[k]![0]![0]!;
-    const weight = model.weights[k]!;
-    const curve = new Float64Array(nPoints);
+  // a partial-volume model: each class's curve holds its pure Gaussian and the mixel steps in which
+  // it is the majority (the voxels it labels), so the curves also cover the bars between the peaks
+  const gaussians =
+    'pairs' in model
+      ? subComponents(model).map((s) => ({
+          component: s.majority,
+          mean: s.mean,
+          variance: s.variance,
+          weight: s.weight,
+        }))
+      : model.means.map((mean, k) => ({
+          component: k,
+          mean: mean[0]!,
+          variance: model.covariances[k]![0]![0]!,
+          weight: model.weights[k]!,
+        }));
+  const components = Array.from({ length: componentCount(model) }, () => new Float64Array(nPoints));
+  for (const { component, mean, variance, weight } of gaussians) {
+    const curve = components[component]!;
     const norm = (scale * weight) / Math.sqrt(2 * Math.PI * variance);
     for (let i = 0; i < nPoints; i++) {
-      const d = x[i]! - mu;
-      curve[i] = norm * Math.exp((-0.5 * d * d) / variance);
-      sum[i]! += curve[i]!;
+      const d = x[i]! - mean;
+      const y = norm * Math.exp((-0.5 * d * d) / variance);
+      curve[i]! += y;
+      sum[i]! += y;
     }
-    return curve;
-  });
+  }
   return { x, components, sum };
+}
+
+/** The number of classes (curves) of a model. */
+export function componentCount(model: GaussianMixture | PartialVolumeMixture): number {
+  return 'pairs' in model ? model.nClasses : model.nComponents;
 }
 
 export type Rgb = readonly [number, number, number];
@@ -132,7 +151,7 @@ function niceNumber(value: number): string {
 export function drawHistogram(
   canvas: HTMLCanvasElement,
   histogram: Histogram | undefined,
-  model: GaussianMixture | undefined,
+  model: GaussianMixture | PartialVolumeMixture | undefined,
   colours: Rgb[],
   note: string,
 ): void {

@@ -8,13 +8,20 @@
  * `view`), else the results folder served by `mixseg view` (`api/folder`, `data/...`); then files
  * dropped on the page or opened with the pickers.
  */
-import type { GaussianMixture } from '@mixseg/core';
+import type { GaussianMixture, PartialVolumeMixture } from '@mixseg/core';
 import { classProbabilityImage, encodeNifti1, labelMapImage, parseNifti, type Volume } from '@mixseg/imaging';
 import { Niivue, NVImage, SLICE_TYPE } from '@niivue/niivue';
 import type { ReviewMark, ReviewStatus } from '../shared/review-file.ts';
 import { byId, element } from './dom.ts';
 import { voxelIndexAt } from './geometry.ts';
-import { computeHistogram, drawHistogram, drawTrace, type Histogram, type Rgb } from './histogram.ts';
+import {
+  componentCount,
+  computeHistogram,
+  drawHistogram,
+  drawTrace,
+  type Histogram,
+  type Rgb,
+} from './histogram.ts';
 import {
   defaultColour,
   defaultLabelTable,
@@ -58,7 +65,8 @@ const state = {
   hidden: new Set<number>(),
   probabilities: [] as ProbabilityLayer[],
   sidecar: undefined as Sidecar | undefined,
-  model: undefined as GaussianMixture | undefined,
+  /** The curves drawn on the histogram: the partial-volume model when there is one. */
+  model: undefined as GaussianMixture | PartialVolumeMixture | undefined,
   modelNote: '',
   trace: { mixture: [] as number[], spatial: [] as number[] },
   histogram: undefined as Histogram | undefined,
@@ -187,7 +195,7 @@ function setLabelTable(text: string, name: string): void {
 function setSidecar(text: string, name: string): void {
   const sidecar = parseSidecar(text, name);
   state.sidecar = sidecar;
-  state.model = sidecar.model;
+  state.model = sidecar.partialVolume ?? sidecar.model;
   state.trace = sidecar.logLikelihood;
   const preparation = sidecar.options['preparation'];
   state.modelNote = sidecar.modelProblem
@@ -332,7 +340,7 @@ function renderLegend(): void {
 }
 
 function componentColours(): Rgb[] {
-  const k = state.model?.nComponents ?? 0;
+  const k = state.model ? componentCount(state.model) : 0;
   return Array.from(
     { length: k },
     (_, n) => state.table.find((entry) => entry.index === n + 1)?.colour ?? defaultColour(n),

@@ -7,7 +7,12 @@
  * class, `S_dseg.json` and, once per folder, `dseg.tsv` and `summary.tsv`. The image itself is found
  * from the sidecar's `Inputs` (by base name, inside the folder) or as `S.nii.gz` / `S.nii`.
  */
-import { type GaussianMixture, parseGaussianMixture } from '@mixseg/core';
+import {
+  type GaussianMixture,
+  type PartialVolumeMixture,
+  parseGaussianMixture,
+  validatePartialVolumeMixture,
+} from '@mixseg/core';
 
 /** One row of a label table. */
 export interface LabelEntry {
@@ -37,6 +42,8 @@ export interface Sidecar {
   model: GaussianMixture | undefined;
   /** Why `model` is undefined, when it is. */
   modelProblem: string | undefined;
+  /** The partial-volume mixture (one channel, the default), when the sidecar has a valid one. */
+  partialVolume: PartialVolumeMixture | undefined;
   logLikelihood: { mixture: number[]; spatial: number[] };
   iterations: unknown;
   converged: unknown;
@@ -177,18 +184,35 @@ export function parseSidecar(text: string, path = 'dseg.json'): Sidecar {
       modelProblem = (error as Error).message;
     }
   }
+  let partialVolume: PartialVolumeMixture | undefined;
+  try {
+    const candidate = record['PartialVolumeModel'];
+    if (candidate !== null && candidate !== undefined) {
+      validatePartialVolumeMixture(candidate);
+      partialVolume = candidate;
+    }
+  } catch {
+    partialVolume = undefined; // the Gaussian model is drawn instead
+  }
   const logLikelihood = (record['LogLikelihood'] ?? {}) as Record<string, unknown>;
   const classes = Array.isArray(record['Classes']) ? (record['Classes'] as Record<string, unknown>[]) : [];
   return {
-    inputs: Array.isArray(record['Inputs'])
-      ? (record['Inputs'] as unknown[]).filter((v): v is string => typeof v === 'string')
-      : [],
+    // `Sources` (relative paths or BIDS URIs `bids:raw:sub-01/anat/...`); `Inputs` in older sidecars
+    inputs: (Array.isArray(record['Sources'])
+      ? (record['Sources'] as unknown[])
+      : Array.isArray(record['Inputs'])
+        ? (record['Inputs'] as unknown[])
+        : []
+    )
+      .filter((v): v is string => typeof v === 'string')
+      .map((source) => source.replace(/^bids:[^:]*:/, '')),
     options:
       record['Options'] !== null && typeof record['Options'] === 'object'
         ? (record['Options'] as Record<string, unknown>)
         : {},
     model,
     modelProblem,
+    partialVolume,
     logLikelihood: { mixture: numbers(logLikelihood['Mixture']), spatial: numbers(logLikelihood['Spatial']) },
     iterations: record['Iterations'],
     converged: record['Converged'],
@@ -262,6 +286,9 @@ export function subjectFiles(
     if (image) break;
   }
   image ??= findByName(`${stem}.nii.gz`) ?? findByName(`${stem}.nii`);
+  // else the bias-corrected image the CLI writes with --save-restored (`S_desc-restore[_T1w].nii.gz`)
+  const restorePattern = new RegExp(`^${escapeRegExp(stem)}_desc-restore(_[A-Za-z0-9]+)?\\.nii(\\.gz)?$`);
+  image ??= files.find((file) => directoryOf(file) === directory && restorePattern.test(baseName(file)));
   const probsegPattern = new RegExp(`^${escapeRegExp(stem)}_label-([A-Za-z0-9]+)_probseg\\.nii(\\.gz)?$`);
   const probseg = files
     .filter((file) => directoryOf(file) === directory)
