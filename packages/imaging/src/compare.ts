@@ -53,6 +53,28 @@ export interface Comparison {
   referenceVoxels: number;
 }
 
+/** Most distinct labels (values > 0) a reference may hold: one byte's worth, as mixseg's uint8 label maps. */
+export const MAX_LABELS = 255;
+
+/**
+ * Why `values` does not look like a label map, or undefined when it does: its labels (the values
+ * > 0; 0, negative and NaN voxels are outside, as {@link compareLabelMaps} takes them) must be
+ * integers, at most {@link MAX_LABELS} distinct ones. An intensity image given by mistake (a T1
+ * with 851 distinct values, a float image) would otherwise be compared one "class" per intensity.
+ *
+ * @returns e.g. `it has 851 distinct values`, `it holds the value 12.5, not an integer`.
+ */
+export function labelMapProblem(values: ArrayLike<number>): string | undefined {
+  const distinct = new Set<number>();
+  for (let v = 0; v < values.length; v++) {
+    const value = values[v]!;
+    if (!(value > 0) || distinct.has(value)) continue;
+    if (!Number.isInteger(value)) return `it holds the value ${value}, not an integer`;
+    distinct.add(value);
+  }
+  return distinct.size > MAX_LABELS ? `it has ${distinct.size} distinct values` : undefined;
+}
+
 /** Volume of one voxel in millilitres: sx · sy · sz (mm) / 1000. */
 export function voxelVolumeMl(volume: Volume): number {
   const [sx, sy, sz] = volume.spacing;
@@ -68,7 +90,8 @@ export function voxelVolumeMl(volume: Volume): number {
  * @param labels the label map to assess (integer labels, 0 = unlabelled), length nVoxels
  * @param reference the ground truth, length nVoxels; voxels <= 0 (or NaN) are outside its mask
  * @throws RangeError when the lengths differ, the voxel volume is not finite and > 0, a class is
- *   not a positive integer, or there is no class to compare
+ *   not a positive integer, there is no class to compare, or (classes not given) the reference
+ *   holds more than {@link MAX_LABELS} distinct labels (an intensity image, not a label map)
  */
 export function compareLabelMaps(
   labels: ArrayLike<number>,
@@ -93,6 +116,12 @@ export function compareLabelMaps(
           : `reference labels must be integers, got ${label}`,
       );
     }
+  }
+  if (options.classes === undefined && classes.length > MAX_LABELS) {
+    throw new RangeError(
+      `the reference does not look like a label map: it has ${classes.length} distinct values > 0, ` +
+        `more than ${MAX_LABELS} (expected small non-negative integers)`,
+    );
   }
   if (classes.length === 0) {
     throw new RangeError('no class to compare: the reference has no voxel > 0 and no classes were given');

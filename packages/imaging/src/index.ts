@@ -78,6 +78,21 @@ export {
   type StageReport,
   segment,
 } from './segment.ts';
+export {
+  changedOptions,
+  checkOptionValue,
+  describeDefault,
+  type OptionDifference,
+  type OptionRecord,
+  type OptionValue,
+  optionSpec,
+  parseOptionText,
+  type RecordValue,
+  resolveOptionRecord,
+  SEGMENT_OPTION_TABLE,
+  type SegmentOptionSpec,
+  segmentOptionsOf,
+} from './segment-option-table.ts';
 export { DEFAULT_SEGMENT_OPTIONS } from './segment-options.ts';
 export {
   type BoxGrid,

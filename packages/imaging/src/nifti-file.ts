@@ -3,11 +3,16 @@
  * {@link encodeNifti1}, gzipped when the name ends in `.gz`, always atomically (a temporary file
  * renamed into place) so that an interrupted run never leaves half a file behind.
  */
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
 import { writeFileAtomic } from './atomic-write.ts';
-import { type ParseNiftiOptions, parseNifti } from './nifti-reader.ts';
+import {
+  type NiftiHeaderSummary,
+  type ParseNiftiOptions,
+  parseNifti,
+  parseNiftiHeader,
+} from './nifti-reader.ts';
 import {
   classProbabilityImage,
   encodeNifti1,
@@ -33,6 +38,39 @@ export async function readNifti(path: string, options: ParseNiftiOptions = {}): 
     throw new ImageFileError(path, describeFileSystemError(error, 'read'), { cause: error });
   }
   return parseNifti(bytes, path, { inflate: nativeInflate, ...options });
+}
+
+/** Bytes read from the start of a file for {@link readNiftiHeader}: a gzip header and a NIfTI header fit many times over. */
+const HEADER_READ_BYTES = 1 << 16;
+
+/**
+ * Reads only the header of a `.nii` or `.nii.gz` file: its first 64 KiB, of which as little is
+ * inflated as the header needs (see {@link parseNiftiHeader}). Dimensions, datatype and number of
+ * voxels without reading the voxels: the memory a file will need is known before it is decoded.
+ *
+ * @throws {ImageFileError} naming the file when it cannot be read or does not start with a
+ *   readable NIfTI header.
+ */
+export async function readNiftiHeader(path: string): Promise<NiftiHeaderSummary> {
+  let start: Uint8Array;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const buffer = new Uint8Array(HEADER_READ_BYTES);
+      let length = 0;
+      while (length < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      start = buffer.subarray(0, length);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw new ImageFileError(path, describeFileSystemError(error, 'read'), { cause: error });
+  }
+  return parseNiftiHeader(start, path);
 }
 
 /**

@@ -162,6 +162,76 @@ export function parseNifti(bytes: Uint8Array, path: string, options: ParseNiftiO
   };
 }
 
+/** What a NIfTI header says about its image, read without the voxels: see {@link parseNiftiHeader}. */
+export interface NiftiHeaderSummary {
+  version: 1 | 2;
+  /** The stored voxel type. */
+  datatype: DataType;
+  /** Bytes of one stored voxel. */
+  bytesPerVoxel: number;
+  /** nx, ny, nz of one volume (1-D and 2-D images have ny = 1 or nz = 1). */
+  dims: [number, number, number];
+  /** Volumes in a 4-D file (1 for 3-D). */
+  nVolumes: number;
+  /** nx * ny * nz: voxels of one volume, what reading one volume allocates per array. */
+  nVoxels: number;
+  /** Whether the file is gzip-compressed. */
+  compressed: boolean;
+}
+
+/** Compressed bytes handed to the inflater at a time while looking for the header. */
+const HEADER_CHUNK_BYTES = 1 << 10;
+
+/**
+ * Parses only the header of a NIfTI-1 or NIfTI-2 single file, from the first bytes of the file:
+ * for `.nii.gz`, at most a few kilobytes are inflated (stopping as soon as the header is out), so
+ * a small file that declares a huge image is found out before anything large is allocated. The
+ * header gets the same checks as {@link parseNifti} (sizeof_hdr, magic, datatype, dimensions,
+ * vox_offset); the file's length and the voxels are not looked at.
+ *
+ * @param start - the file's first bytes (the whole file will do); a few kilobytes hold any header.
+ * @param path - the file's name, for error messages.
+ * @throws {ImageFileError} when the bytes do not start a readable NIfTI file, or their gzip data
+ *   does not inflate to a whole header.
+ */
+export function parseNiftiHeader(start: Uint8Array, path: string): NiftiHeaderSummary {
+  const compressed = isGzip(start);
+  let header = start;
+  if (compressed) {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const inflater = new Gunzip((chunk) => {
+      chunks.push(chunk);
+      total += chunk.length;
+    });
+    try {
+      for (
+        let offset = 0;
+        total < HEADER_PROBE_BYTES && offset < start.length;
+        offset += HEADER_CHUNK_BYTES
+      ) {
+        inflater.push(start.subarray(offset, offset + HEADER_CHUNK_BYTES), false);
+      }
+    } catch (error) {
+      throw new ImageFileError(path, `gzip data is corrupt (${(error as Error).message}) at its start`, {
+        cause: error,
+      });
+    }
+    header = concatenate(chunks, Math.min(total, HEADER_PROBE_BYTES));
+  }
+  const layout = readLayout(header, path);
+  const [nx, ny, nz] = layout.dims;
+  return {
+    version: layout.version,
+    datatype: layout.datatype,
+    bytesPerVoxel: layout.bytesPerVoxel,
+    dims: layout.dims,
+    nVolumes: layout.nVolumes,
+    nVoxels: nx * ny * nz,
+    compressed,
+  };
+}
+
 /**
  * The voxel-to-world affine (4 x 4 rows, in mm) that a NIfTI geometry defines: the sform when
  * sformCode > 0, else the qform when qformCode > 0, else diag(pixdim[1..3]) ("method 1"; a pixdim

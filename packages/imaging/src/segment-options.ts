@@ -208,8 +208,9 @@ export function resolveSegmentOptions(options: SegmentOptions): ResolvedSegmentO
   const beta = options.beta ?? d.beta[prior];
   if (!(beta >= 0) || !Number.isFinite(beta))
     throw new RangeError(`beta must be a finite number >= 0, got ${beta}`);
-  if (prior === 'mrf' && beta > 20) {
-    throw new RangeError(`beta of the Potts prior must be at most 20 (0.1-1 is usual), got ${beta}`);
+  if (beta > 20) {
+    // larger ones make the prior of every class but one underflow (0.1-2 is usual)
+    throw new RangeError(`beta must be at most 20 (0.1 to 2 is usual), got ${beta}`);
   }
   const atlas = options.atlas ?? [];
   if (prior === 'atlas' && atlas.length === 0) {

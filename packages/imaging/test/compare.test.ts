@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { labelMapProblem } from '../src/compare.ts';
 import { compareLabelMaps, generatePhantom, voxelVolumeMl } from '../src/index.ts';
 import { syntheticVolume } from './volume-fixture.ts';
 
@@ -174,6 +175,29 @@ describe('compareLabelMaps', () => {
     );
     expect(() => compareLabelMaps([1, 1], [0, 0], { voxelVolumeMl: 1 })).toThrow(
       'no class to compare: the reference has no voxel > 0 and no classes were given',
+    );
+  });
+});
+
+describe('labelMapProblem', () => {
+  it('accepts label maps and refuses intensity images: too many distinct values, or non-integers', () => {
+    expect(labelMapProblem(Uint8Array.of(0, 1, 2, 3, 3, 2))).toBeUndefined();
+    // 0, negative and NaN voxels are outside the reference, as compareLabelMaps takes them
+    expect(labelMapProblem([0, -1, Number.NaN, 2])).toBeUndefined();
+    expect(labelMapProblem(Array.from({ length: 255 }, (_, i) => i + 1))).toBeUndefined();
+    const t1 = Array.from({ length: 2000 }, (_, i) => 1 + (i % 851));
+    expect(labelMapProblem(t1)).toBe('it has 851 distinct values');
+    expect(labelMapProblem([0, 1, 12.5])).toBe('it holds the value 12.5, not an integer');
+  });
+
+  it('makes compareLabelMaps refuse a reference with more than 255 labels unless the classes are given', () => {
+    const t1 = Array.from({ length: 2000 }, (_, i) => 1 + (i % 851));
+    const labels = new Array(2000).fill(1);
+    expect(() => compareLabelMaps(labels, t1, { voxelVolumeMl: 1 })).toThrow(
+      'the reference does not look like a label map: it has 851 distinct values > 0, more than 255 (expected small non-negative integers)',
+    );
+    expect(compareLabelMaps(labels, t1, { voxelVolumeMl: 1, classes: [1] }).classes[0]!.referenceCount).toBe(
+      3,
     );
   });
 });

@@ -29,7 +29,7 @@ async function volumeCase(
 ): Promise<ReferenceCase> {
   const volumes = await Promise.all(channels.map((c) => readNifti(path(c))));
   const labels = await readNifti(path(reference));
-  return { channels: volumes, imageType, reference: Uint8Array.from(labels.data, (v) => (v > 0 ? v : 0)) };
+  return { channels: volumes, imageType, reference: Uint8Array.from(labels.data, (v) => Math.max(v, 0)) };
 }
 
 export const CASES = {
