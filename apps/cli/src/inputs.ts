@@ -3,6 +3,7 @@
  * manifest with one row per subject. Each subject has its channels, an optional mask and the
  * output stem its files are named after.
  */
+import type { Dirent, Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from './cli-io.ts';
@@ -22,7 +23,7 @@ export const IMAGE_EXTENSIONS = ['.nii.gz', '.nii', '.png', '.jpg', '.jpeg'] as 
 
 /** Files mixseg writes, which a folder search must not take for inputs. */
 const OUTPUT_PATTERN =
-  /_(dseg|probseg)\.nii(\.gz)?$|_preview\.png$|_desc-truth_|_desc-biasfield\d*\.nii(\.gz)?$/;
+  /_(dseg|probseg)\.nii(\.gz)?$|_preview\.png$|_desc-truth_|_desc-(biasfield|restore)\d*(_[A-Za-z0-9]+)?\.nii(\.gz)?$/;
 
 /** The image extension of a path, or undefined. */
 export function imageExtension(path: string): string | undefined {
@@ -72,68 +73,234 @@ function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-/** Every file under `folder`, recursively, sorted, as paths relative to it with `/`. */
-async function walk(folder: string, prefix = ''): Promise<string[]> {
-  const entries = await readdir(join(folder, prefix), { withFileTypes: true });
-  const files: string[] = [];
+/** A path a folder or glob search could not read, and why; the search went on without it. */
+export interface SkippedPath {
+  /** Absolute path of the folder or file. */
+  path: string;
+  /** Why, in a few words: `permission denied`, `broken symbolic link`, `no longer exists`... */
+  reason: string;
+}
+
+/** What {@link findInputs} found: the image files, and what it could not read. */
+export interface InputSearch {
+  /** Absolute paths, in argument order, each folder's and glob's files sorted; no duplicates. */
+  files: string[];
+  /** Folders and files left out because they could not be read, in the order met. */
+  skipped: SkippedPath[];
+}
+
+/** File-system access of {@link findInputs}: node:fs/promises by default; tests may pass their own. */
+export interface FindInputsOptions {
+  /** Lists a folder (as `readdir(path, { withFileTypes: true })`). */
+  readDirectory?: (path: string) => Promise<Dirent[]>;
+  /** Follows a path to what it names (as `stat`). */
+  statPath?: (path: string) => Promise<Stats>;
+}
+
+/** Why a path could not be read, from its errno code: a few words for the skip line. */
+export function unreadableReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOENT':
+      return 'no longer exists';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENOTDIR':
+      return 'not a folder';
+    case 'EIO':
+      return 'input/output error (a failing disk or network mount?)';
+    case 'ENAMETOOLONG':
+      return 'path too long';
+    default:
+      return code ?? (error instanceof Error ? error.message : String(error));
+  }
+}
+
+interface Walk {
+  /** Paths relative to the walk's folder, with `/`, sorted. */
+  files: string[];
+  skipped: SkippedPath[];
+}
+
+/**
+ * Every file under `folder`, recursively, sorted, as paths relative to it with `/`. A subfolder
+ * that cannot be listed, or a symbolic link to an image that leads nowhere, is skipped and
+ * reported rather than ending the search; so is `folder` itself. `descend` prunes subfolders that
+ * cannot hold a wanted file (a glob's).
+ */
+async function walk(
+  folder: string,
+  access: Required<FindInputsOptions>,
+  descend: (relative: string) => boolean = () => true,
+  prefix = '',
+): Promise<Walk> {
+  const here = join(folder, prefix);
+  let entries: Dirent[];
+  try {
+    entries = await access.readDirectory(here);
+  } catch (error) {
+    return { files: [], skipped: [{ path: here, reason: unreadableReason(error) }] };
+  }
+  const result: Walk = { files: [], skipped: [] };
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     // hidden files, and a BIDS dataset's derivatives (other pipelines' outputs, or ours)
     if (entry.name.startsWith('.') || (entry.isDirectory() && entry.name === 'derivatives')) continue;
-    if (entry.isDirectory()) files.push(...(await walk(folder, path)));
-    else if (entry.isFile() || entry.isSymbolicLink()) files.push(path);
+    if (entry.isDirectory()) {
+      if (!descend(path)) continue;
+      const inner = await walk(folder, access, descend, path);
+      result.files.push(...inner.files);
+      result.skipped.push(...inner.skipped);
+    } else if (entry.isFile()) result.files.push(path);
+    else if (entry.isSymbolicLink()) {
+      // links are not followed into folders (no cycles); a link named like an image must lead to one
+      if (!isInputImage(path)) continue;
+      try {
+        if ((await access.statPath(join(folder, path))).isFile()) result.files.push(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const reason = code === 'ENOENT' ? 'broken symbolic link' : unreadableReason(error);
+        result.skipped.push({ path: join(folder, path), reason });
+      }
+    }
   }
-  return files;
+  return result;
+}
+
+/**
+ * Whether a folder (relative path with `/`) could hold files matching the glob's segments: each of
+ * its names matches the glob's segment at that depth, until a `**` (which matches any depth).
+ */
+function globCouldMatchBelow(segments: readonly RegExp[] | undefined, folder: string): boolean {
+  if (segments === undefined) return true;
+  const names = folder.split('/');
+  for (let i = 0; i < names.length; i++) {
+    const segment = segments[i];
+    if (segment === undefined) return false; // deeper than the glob reaches
+    if (segment === ANY_DEPTH) return true;
+    if (!segment.test(names[i]!)) return false;
+  }
+  return names.length < segments.length; // a file still has to match a segment below
+}
+
+/** Marks a `**` segment in {@link globSegments}. */
+const ANY_DEPTH = /(?:)/;
+
+/** The glob's `/`-separated segments as expressions, or undefined when one holds `**` inside a name. */
+function globSegments(pattern: string): RegExp[] | undefined {
+  const segments: RegExp[] = [];
+  for (const segment of pattern.split('/')) {
+    if (segment === '**') segments.push(ANY_DEPTH);
+    else if (segment.includes('**')) return undefined;
+    else segments.push(globRegExp(segment));
+  }
+  return segments;
 }
 
 function isInputImage(path: string): boolean {
   return imageExtension(path) !== undefined && !OUTPUT_PATTERN.test(basename(path));
 }
 
+/** `a (permission denied), b (broken symbolic link) and 3 more`, paths relative to `cwd`. */
+function describeSkipped(skipped: readonly SkippedPath[], cwd: string): string {
+  const shown = skipped.slice(0, 5).map((s) => `${relative(cwd, s.path) || '.'} (${s.reason})`);
+  return skipped.length > 5 ? `${shown.join(', ')} and ${skipped.length - 5} more` : shown.join(', ');
+}
+
 /**
  * The image files named by the arguments: a file as is; a folder's images (`.nii`, `.nii.gz`,
  * `.png`, `.jpg`, `.jpeg`) found recursively, leaving out hidden files, `derivatives` folders (BIDS)
- * and mixseg's own outputs; a
- * glob's matching images (for shells that do not expand it, or lists too long for them).
+ * and mixseg's own outputs; a glob's matching images (for shells that do not expand it, or lists
+ * too long for them).
  *
- * @throws {UsageError} for an argument that names nothing, or a folder or glob without images.
+ * What cannot be read (a subfolder without permission, a broken symbolic link, a folder removed
+ * during the search) is skipped and listed in `skipped`, so that one bad folder does not stop a
+ * study: the caller prints one line per skipped path and goes on with `files`.
+ *
+ * @throws {UsageError} for a file or folder argument that does not exist; for a folder or glob
+ *   that yields no image and skipped nothing (a typo, most likely); and when no argument yields an
+ *   image at all, naming what could not be read.
  */
-export async function findInputFiles(patterns: readonly string[], cwd: string): Promise<string[]> {
+export async function findInputs(
+  patterns: readonly string[],
+  cwd: string,
+  options: FindInputsOptions = {},
+): Promise<InputSearch> {
+  const access: Required<FindInputsOptions> = {
+    readDirectory: options.readDirectory ?? ((path) => readdir(path, { withFileTypes: true })),
+    statPath: options.statPath ?? ((path) => stat(path)),
+  };
   const found: string[] = [];
+  const skipped: SkippedPath[] = [];
   for (const pattern of patterns) {
     if (isGlob(pattern)) {
       const normalised = pattern.split(sep).join('/');
       const parts = normalised.split('/');
       const firstGlob = parts.findIndex(isGlob);
       const base = resolve(cwd, parts.slice(0, firstGlob).join('/') || '.');
-      const matcher = globRegExp(parts.slice(firstGlob).join('/'));
-      let files: string[] = [];
+      const rest = parts.slice(firstGlob).join('/');
+      const matcher = globRegExp(rest);
+      const segments = globSegments(rest);
+      let search: Walk = { files: [], skipped: [] };
       try {
-        files = await walk(base);
-      } catch {
-        // a base folder that does not exist matches nothing
+        if ((await access.statPath(base)).isDirectory()) {
+          search = await walk(base, access, (folder) => globCouldMatchBelow(segments, folder));
+        }
+      } catch (error) {
+        // a base folder that does not exist matches nothing; one that cannot be read is said
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+          search.skipped.push({ path: base, reason: unreadableReason(error) });
+        }
       }
-      const matched = files.filter((file) => matcher.test(file) && isInputImage(file));
-      if (matched.length === 0) throw new UsageError(`no image matches ${pattern}`);
+      const matched = search.files.filter((file) => matcher.test(file) && isInputImage(file));
+      if (matched.length === 0 && search.skipped.length === 0) {
+        throw new UsageError(`no image matches ${pattern}`);
+      }
       found.push(...matched.map((file) => join(base, file)));
+      skipped.push(...search.skipped);
       continue;
     }
     const path = resolve(cwd, pattern);
-    let info: Awaited<ReturnType<typeof stat>>;
+    let info: Stats;
     try {
-      info = await stat(path);
-    } catch {
-      throw new UsageError(`no such file or folder: ${pattern}`);
+      info = await access.statPath(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`no such file or folder: ${pattern}`);
+      skipped.push({ path, reason: unreadableReason(error) });
+      continue;
     }
     if (info.isDirectory()) {
-      const images = (await walk(path)).filter(isInputImage);
-      if (images.length === 0) {
+      const search = await walk(path, access);
+      const images = search.files.filter(isInputImage);
+      if (images.length === 0 && search.skipped.length === 0) {
         throw new UsageError(`no image (.nii, .nii.gz, .png, .jpg) in folder ${pattern}`);
       }
       found.push(...images.map((file) => join(path, file)));
+      skipped.push(...search.skipped);
     } else found.push(path);
   }
-  return [...new Set(found)];
+  if (found.length === 0 && skipped.length > 0) {
+    throw new UsageError(
+      `no readable image in ${patterns.join(' ')}: could not read ${describeSkipped(skipped, cwd)}`,
+    );
+  }
+  return { files: [...new Set(found)], skipped };
+}
+
+/**
+ * The image files named by the arguments, as {@link findInputs} finds them, without the list of
+ * what it skipped.
+ *
+ * @deprecated Use {@link findInputs}, and print its `skipped` (one line per path): this leaves
+ *   unreadable folders out silently.
+ */
+export async function findInputFiles(patterns: readonly string[], cwd: string): Promise<string[]> {
+  return (await findInputs(patterns, cwd)).files;
 }
 
 /** One single-channel subject per file, named after the file. */

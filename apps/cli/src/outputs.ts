@@ -11,6 +11,7 @@
 
 import { join } from 'node:path';
 import { DEFAULT_LABEL_COLOURS } from '@mixseg/imaging/node';
+import type { OutputFlags } from './settings.ts';
 
 /** One class of the lookup table. */
 export interface ClassEntry {
@@ -52,11 +53,28 @@ export function dsegTsv(classes: readonly ClassEntry[]): string {
 }
 
 /** Which optional outputs a run writes. */
-export interface OutputFlags {
-  probabilities: boolean;
-  saveModel: boolean;
-  preview: boolean;
-  saveBiasField: boolean;
+export type { OutputFlags } from './settings.ts';
+
+/**
+ * Where a subject's outputs go and how they are named. A flat layout (any input) puts
+ * `<stem>_dseg.nii.gz`... in the output folder; a BIDS layout (an input inside a BIDS dataset,
+ * `<root>/sub-01[/ses-x]/anat/sub-01[_ses-x]..._T1w.nii.gz` with `<root>/dataset_description.json`)
+ * mirrors the dataset: `<out>/sub-01[/ses-x]/anat/sub-01[_ses-x]..._dseg.nii.gz`, the entities of
+ * the input without its suffix.
+ */
+export interface SubjectLayout {
+  /** Folder of the outputs, relative to the output folder ('' for the output folder itself). */
+  folder: string;
+  /** Output names start with it. */
+  stem: string;
+  /** The input's suffix (`T1w`) in a BIDS layout: derived images of it keep it. */
+  suffix: string | undefined;
+  /** The BIDS dataset the input belongs to, when it does. */
+  /**
+   * The BIDS dataset the input belongs to: its root, the input's path in it, and the name under
+   * which the output folder's dataset_description.json links it (`raw`, `raw2`...).
+   */
+  bids: { root: string; relativePath: string; link?: string } | undefined;
 }
 
 /** The files of one subject. */
@@ -69,6 +87,8 @@ export interface SubjectOutputs {
   preview: string | undefined;
   /** The bias field of each channel (empty unless asked for). */
   biasField: string[];
+  /** The bias-corrected image of each channel (empty unless asked for). */
+  restored: string[];
   /** Written last: its presence marks the subject complete. */
   sidecar: string;
   /** Every file above, the sidecar last. */
@@ -77,12 +97,16 @@ export interface SubjectOutputs {
 
 export function subjectOutputs(
   outDir: string,
-  stem: string,
+  layout: string | Pick<SubjectLayout, 'folder' | 'stem' | 'suffix'>,
   classes: readonly ClassEntry[],
   flags: OutputFlags,
   nChannels = 1,
 ): SubjectOutputs {
-  const at = (suffix: string) => join(outDir, `${stem}_${suffix}`);
+  const { folder, stem, suffix } =
+    typeof layout === 'string' ? { folder: '', stem: layout, suffix: undefined } : layout;
+  const at = (name: string) => join(outDir, folder, `${stem}_${name}`);
+  // a derived image of the input: `desc-x_T1w` in a BIDS layout, `desc-x` after a flat stem
+  const derived = (desc: string) => at(`desc-${desc}${suffix ? `_${suffix}` : ''}.nii.gz`);
   const dseg = at('dseg.nii.gz');
   const probseg = flags.probabilities ? classes.map((c) => at(`label-${c.abbreviation}_probseg.nii.gz`)) : [];
   const pve = flags.probabilities
@@ -91,9 +115,10 @@ export function subjectOutputs(
   const model = flags.saveModel ? at('model.json') : undefined;
   const preview = flags.preview ? at('preview.png') : undefined;
   // one channel: desc-biasfield; several: desc-biasfield1, desc-biasfield2... (channel order, from 1)
-  const biasField = flags.saveBiasField
-    ? Array.from({ length: nChannels }, (_, c) => at(`desc-biasfield${nChannels > 1 ? c + 1 : ''}.nii.gz`))
-    : [];
+  const numbered = (desc: string) =>
+    Array.from({ length: nChannels }, (_, c) => derived(`${desc}${nChannels > 1 ? c + 1 : ''}`));
+  const biasField = flags.saveBiasField ? numbered('biasfield') : [];
+  const restored = flags.saveRestored ? numbered('restore') : [];
   const sidecar = at('dseg.json');
   const all = [
     dseg,
@@ -102,9 +127,21 @@ export function subjectOutputs(
     ...(model ? [model] : []),
     ...(preview ? [preview] : []),
     ...biasField,
+    ...restored,
     sidecar,
   ];
-  return { dseg, probseg, pve, model, preview, biasField, sidecar, all };
+  return { dseg, probseg, pve, model, preview, biasField, restored, sidecar, all };
+}
+
+/** `sub-01_ses-1_acq-mp_T1w` -> its entities and suffix, or undefined when it is not a BIDS name. */
+export function bidsName(stem: string): { entities: string[]; suffix: string } | undefined {
+  const parts = stem.split('_');
+  if (parts.length < 2 || !/^sub-[A-Za-z0-9]+$/.test(parts[0]!)) return undefined;
+  const suffix = parts[parts.length - 1]!;
+  const entities = parts.slice(0, -1);
+  if (!/^[A-Za-z0-9]+$/.test(suffix) || !entities.every((e) => /^[a-z]+-[A-Za-z0-9]+$/.test(e)))
+    return undefined;
+  return { entities, suffix };
 }
 
 /**
@@ -114,7 +151,7 @@ export function subjectOutputs(
 export function isTemporaryOutputOf(fileName: string, stem: string): boolean {
   if (!fileName.startsWith(`.${stem}_`) || !fileName.includes('.tmp-')) return false;
   const rest = fileName.slice(stem.length + 2, fileName.indexOf('.tmp-'));
-  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+(_desc-pve)?_probseg\.nii\.gz|model\.json|preview\.png|desc-biasfield\d*\.nii\.gz)$/.test(
+  return /^(dseg\.nii\.gz|dseg\.json|label-[A-Za-z0-9]+(_desc-pve)?_probseg\.nii\.gz|model\.json|preview\.png|desc-(biasfield|restore)\d*(_[A-Za-z0-9]+)?\.nii\.gz)$/.test(
     rest,
   );
 }
@@ -143,6 +180,11 @@ export interface SummaryRow {
   error: string | null;
   /** The segmentation's warnings (spikes, outliers, a result contradicting the image type), when done. */
   warnings?: string[];
+  /**
+   * Failed because outputs of other options are there (no --overwrite): those results are
+   * untouched, so the folder's summary keeps their row.
+   */
+  refused?: boolean;
 }
 
 /** A row as JSON: the TSV's columns, `<ABBR>_ml` per class. */

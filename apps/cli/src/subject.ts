@@ -2,17 +2,21 @@
  * One subject, start to finish: read its channels (and mask), segment (or apply a saved model),
  * write every output atomically with the sidecar last, and return its summary row. Runs in a worker
  * thread or, with --jobs 1, in the main thread. A failure is a row, never a thrown error, so one
- * bad input never stops a batch.
+ * bad input never stops a batch. Earlier outputs are replaced as a unit: their sidecar goes first
+ * (an interrupted run then leaves an incomplete subject, which the next run redoes), the files it
+ * listed that this run does not write go after, and the new sidecar, listing what was written with
+ * sizes, comes last.
  */
 
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { serializeGaussianMixture, serializePartialVolumeMixture } from '@mixseg/core';
 import {
   applyModel,
   type Segmentation,
   type SegmentOptions,
   segment,
+  segmentOptionsOf,
   type Volume,
   writeFileAtomic,
   writeLabelMap,
@@ -20,15 +24,27 @@ import {
   writeProbabilityMaps,
 } from '@mixseg/imaging/node';
 import type { Subject } from './inputs.ts';
-import { classTable, isTemporaryOutputOf, type SummaryRow, subjectOutputs } from './outputs.ts';
+import { sourcesOf } from './layout.ts';
+import {
+  classTable,
+  isTemporaryOutputOf,
+  type SubjectLayout,
+  type SubjectOutputs,
+  type SummaryRow,
+  subjectOutputs,
+} from './outputs.ts';
 import { writePreview } from './preview.ts';
 import { readVolumeFile } from './read-volume.ts';
-import { recordedOptions, type SegmentSettings } from './settings.ts';
+import type { OutputEntry } from './resume.ts';
+import { classesOf, maskFileOf, recordedOptions, type SegmentSettings } from './settings.ts';
 import { SOFTWARE } from './version.ts';
 
 export interface SubjectTask {
   subject: Subject;
   settings: SegmentSettings;
+  layout: SubjectLayout;
+  /** The files an earlier complete run of this subject listed (its sidecar included): replaced. */
+  replacing: string[] | undefined;
 }
 
 /** Progress of the subject being segmented. */
@@ -37,18 +53,30 @@ export interface SubjectProgress {
   iteration: number;
 }
 
+/** The outputs of a task. */
+export function taskOutputs(task: Pick<SubjectTask, 'subject' | 'settings' | 'layout'>): SubjectOutputs {
+  const { subject, settings, layout } = task;
+  return subjectOutputs(
+    settings.outDir,
+    layout,
+    classTable(classesOf(settings)),
+    settings,
+    subject.channels.length,
+  );
+}
+
 /** Removes temporary files an interrupted run left for this subject's outputs. */
-export async function removeStaleTemporaries(outDir: string, stem: string): Promise<void> {
+export async function removeStaleTemporaries(folder: string, stem: string): Promise<void> {
   let names: string[];
   try {
-    names = await readdir(outDir);
+    names = await readdir(folder);
   } catch {
     return;
   }
   await Promise.all(
     names
       .filter((name) => isTemporaryOutputOf(name, stem))
-      .map((name) => rm(join(outDir, name), { force: true })),
+      .map((name) => rm(join(folder, name), { force: true })),
   );
 }
 
@@ -86,51 +114,40 @@ function segmentOptions(
   atlas: Volume[] | undefined,
   onProgress: (progress: SubjectProgress) => void,
 ): SegmentOptions {
-  return {
-    nClasses: settings.classes,
-    imageType: settings.imageType,
-    partialVolume: settings.partialVolume,
-    robust: settings.robust,
-    prior: settings.prior,
-    ...(settings.beta === undefined ? {} : { beta: settings.beta }),
-    classWeightPower: settings.classWeightPower,
-    ...(atlas === undefined ? {} : { atlas }),
-    ...(settings.atlasWeight === undefined ? {} : { atlasWeight: settings.atlasWeight }),
-    biasCorrection: settings.biasCorrection && { fwhm: settings.biasFwhm! },
-    covarianceType: settings.covariance,
-    ...(settings.covarianceShrinkage === undefined
-      ? {}
-      : { covarianceShrinkage: settings.covarianceShrinkage }),
-    nInit: settings.restarts,
-    seed: settings.seed,
-    maxIter: settings.maxIter,
-    tol: settings.tol,
-    labelTol: settings.labelTol,
-    preparation: settings.preparation,
-    mask: mask ?? (typeof settings.mask === 'string' ? settings.mask : 'nonzero'),
+  return segmentOptionsOf(settings.record, {
+    ...(mask ? { mask } : {}),
+    ...(atlas ? { atlas } : {}),
     probabilities: settings.probabilities,
-    classNames: classTable(settings.classes).map((c) => c.abbreviation),
+    classNames: classTable(classesOf(settings)).map((c) => c.abbreviation),
     onIteration: ({ stage, iteration }) => onProgress({ stage, iteration }),
-  };
+  });
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
 }
 
 /** The sidecar `<stem>_dseg.json`. */
 export function sidecarJson(
-  subject: Subject,
-  settings: SegmentSettings,
+  task: Pick<SubjectTask, 'subject' | 'settings' | 'layout'>,
   result: Segmentation,
   timings: Record<string, number>,
+  outputs: OutputEntry[],
 ): Record<string, unknown> {
+  const { subject, settings, layout } = task;
   const classes = classTable(result.model.nComponents);
   const final = result.spatial ?? result.mixture;
+  const folder = join(settings.outDir, layout.folder);
   return {
     Software: SOFTWARE,
-    Inputs: subject.channels,
+    Description:
+      `${classes.map((c) => c.abbreviation).join(', ')} labels of a tissue segmentation by mixseg ` +
+      `(${result.partialVolume ? 'partial-volume' : 'Gaussian'} mixture, ${result.options.prior} spatial prior)`,
+    Sources: sourcesOf(layout, subjectInputs(subject), folder),
+    SpatialReference: 'orig',
     Options: {
       ...recordedOptions(settings),
-      // as the library resolved them (the prior's default beta, say)
-      beta: result.options.beta,
-      mask: subject.mask ?? result.options.mask,
+      // the library's own, for the record
       classNames: result.options.classNames,
       neighbourhood: result.options.neighbourhood,
       potts: result.options.potts,
@@ -178,18 +195,102 @@ export function sidecarJson(
       PartialVolumeMl: statistics.partialVolumeMl,
       MeanIntensity: statistics.meanIntensity,
     })),
+    Outputs: outputs,
     Timings: timings,
-    Seed: settings.seed,
+    Seed: settings.record['seed'],
   };
 }
 
-function finiteOrNull(value: number): number | null {
-  return Number.isFinite(value) ? value : null;
+/** Writes every output but the sidecar; returns the files written. */
+async function writeOutputs(
+  task: SubjectTask,
+  outputs: SubjectOutputs,
+  channels: Volume[],
+  result: Segmentation,
+): Promise<string[]> {
+  const { settings } = task;
+  const K = classesOf(settings);
+  const classes = classTable(K);
+  const reference = channels[0]!;
+  const written: string[] = [outputs.dseg];
+  // The files are written at once: their gzip runs on libuv's thread pool, in parallel. Each is
+  // atomic; the first failure is reported after all have settled.
+  const writes: Promise<void>[] = [writeLabelMap(outputs.dseg, result.labels, reference)];
+  if (result.probabilities && outputs.probseg.length > 0) {
+    writes.push(writeProbabilityMaps(outputs.probseg, result.probabilities, K, reference));
+    written.push(...outputs.probseg);
+  }
+  if (result.fractions && outputs.pve.length > 0) {
+    writes.push(writeProbabilityMaps(outputs.pve, result.fractions, K, reference));
+    written.push(...outputs.pve);
+  }
+  if (outputs.model) {
+    const text = result.partialVolume
+      ? serializePartialVolumeMixture(result.partialVolume)
+      : serializeGaussianMixture(result.model);
+    // the units the model is in: --model applies it the same way
+    const saved = {
+      ...JSON.parse(text),
+      IntensityTransform: {
+        biasCorrection: settings.record['biasCorrection'],
+        biasFwhm: settings.record['biasFwhm'],
+        preparation: settings.record['preparation'],
+      },
+    };
+    writes.push(writeFileAtomic(outputs.model, `${JSON.stringify(saved, null, 2)}\n`));
+    written.push(outputs.model);
+  }
+  if (outputs.preview) {
+    writes.push(writePreview(outputs.preview, reference, result, classes));
+    written.push(outputs.preview);
+  }
+  const fieldOf = (c: number) => {
+    // several channels share the first channel's field
+    const field = result.biasFields?.[c] ?? result.biasFields?.[0];
+    if (!field) throw new Error('no bias field was estimated'); // needs bias correction, checked on the command line
+    return field;
+  };
+  for (const [c, path] of outputs.biasField.entries()) {
+    writes.push(
+      writeNifti(path, {
+        data: fieldOf(c),
+        dims: reference.dims,
+        datatype: 'float32',
+        geometry: reference.geometry,
+        description: `mixseg bias field of channel ${c + 1} (1 = none)`,
+      }),
+    );
+    written.push(path);
+  }
+  for (const [c, path] of outputs.restored.entries()) {
+    const field = fieldOf(c);
+    const channel = channels[c]!;
+    // float32 whatever the input's type: the corrected intensities are not integers
+    const corrected = new Float32Array(channel.data.length);
+    for (let v = 0; v < corrected.length; v++) {
+      const x = channel.data[v]!;
+      corrected[v] = field[v]! > 0 ? x / field[v]! : x;
+    }
+    writes.push(
+      writeNifti(path, {
+        data: corrected,
+        dims: channel.dims,
+        datatype: 'float32',
+        geometry: channel.geometry,
+        description: `mixseg bias-corrected channel ${c + 1}`,
+      }),
+    );
+    written.push(path);
+  }
+  const failure = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return written;
 }
 
 /**
- * Segments one subject and writes its outputs: the label map, the probability maps, the model and
- * preview when asked, and the sidecar last (so its presence means the subject is complete).
+ * Segments one subject and writes its outputs: the label map, the probability and fraction maps,
+ * the model, bias field, corrected image and preview when asked, and the sidecar last (so its
+ * presence means the subject is complete).
  */
 export async function runSubject(
   task: SubjectTask,
@@ -198,16 +299,16 @@ export async function runSubject(
   const { subject, settings } = task;
   const started = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
-  const K = settings.classes;
-  const classes = classTable(K);
-  const outputs = subjectOutputs(settings.outDir, subject.stem, classes, settings, subject.channels.length);
+  const classes = classTable(classesOf(settings));
+  const outputs = taskOutputs(task);
+  const none = Object.fromEntries(classes.map((c) => [c.abbreviation, null]));
   const failedRow = (error: string): SummaryRow => ({
     subject: subject.stem,
     status: 'failed',
     inputs: subjectInputs(subject),
     dseg: null,
-    volumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
-    partialVolumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
+    volumesMl: none,
+    partialVolumesMl: none,
     iterations: null,
     converged: null,
     seconds: seconds(started),
@@ -215,13 +316,15 @@ export async function runSubject(
   });
   let step = 'reading';
   try {
-    await mkdir(settings.outDir, { recursive: true });
-    await removeStaleTemporaries(settings.outDir, subject.stem);
+    const folder = dirname(outputs.sidecar);
+    await mkdir(folder, { recursive: true });
+    await removeStaleTemporaries(folder, task.layout.stem);
     const channels: Volume[] = [];
     for (const path of subject.channels) channels.push(await readVolumeFile(path));
-    const maskPath = subject.mask ?? (typeof settings.mask === 'string' ? undefined : settings.mask.file);
+    const maskPath = subject.mask ?? maskFileOf(settings);
     const mask = maskPath === undefined ? undefined : await readVolumeFile(maskPath);
-    const atlas = settings.atlas === undefined ? undefined : await readAtlas(settings.atlas);
+    const atlasFiles = settings.record['atlas'] as string[] | null;
+    const atlas = atlasFiles === null ? undefined : await readAtlas(atlasFiles);
     const readTime = seconds(started);
 
     step = 'segmenting';
@@ -232,47 +335,17 @@ export async function runSubject(
 
     step = 'writing';
     const writeStarted = performance.now();
-    const reference = channels[0]!;
-    // The files are written at once: their gzip runs on libuv's thread pool, in parallel. Each is
-    // atomic; the first failure is reported after all have settled.
-    const writes: Promise<void>[] = [writeLabelMap(outputs.dseg, result.labels, reference)];
-    if (result.probabilities && outputs.probseg.length > 0) {
-      writes.push(writeProbabilityMaps(outputs.probseg, result.probabilities, K, reference));
-    }
-    if (result.fractions && outputs.pve.length > 0) {
-      writes.push(writeProbabilityMaps(outputs.pve, result.fractions, K, reference));
-    }
-    if (outputs.model) {
-      const text = result.partialVolume
-        ? serializePartialVolumeMixture(result.partialVolume)
-        : serializeGaussianMixture(result.model);
-      // the units the model is in: --model applies it the same way
-      const saved = {
-        ...JSON.parse(text),
-        IntensityTransform: {
-          biasCorrection: settings.biasCorrection,
-          biasFwhm: settings.biasFwhm ?? null,
-          preparation: settings.preparation,
-        },
-      };
-      writes.push(writeFileAtomic(outputs.model, `${JSON.stringify(saved, null, 2)}\n`));
-    }
-    if (outputs.preview) writes.push(writePreview(outputs.preview, reference, result, classes));
-    for (const [c, path] of outputs.biasField.entries()) {
-      const field = result.biasFields?.[c];
-      if (!field) throw new Error('no bias field was estimated'); // --save-bias-field needs correction on
-      writes.push(
-        writeNifti(path, {
-          data: field,
-          dims: reference.dims,
-          datatype: 'float32',
-          geometry: reference.geometry,
-          description: `mixseg bias field of channel ${c + 1} (1 = none)`,
-        }),
+    // the earlier results are replaced as a unit: without their sidecar the subject is incomplete
+    if (task.replacing) await rm(outputs.sidecar, { force: true });
+    const written = await writeOutputs(task, outputs, channels, result);
+    if (task.replacing) {
+      const kept = new Set([...written, outputs.sidecar]);
+      await Promise.all(
+        task.replacing.filter((path) => !kept.has(path)).map((path) => rm(path, { force: true })),
       );
     }
-    const failure = (await Promise.allSettled(writes)).find((outcome) => outcome.status === 'rejected');
-    if (failure) throw failure.reason;
+    const listed: OutputEntry[] = [];
+    for (const path of written) listed.push({ Path: relative(folder, path), Bytes: (await stat(path)).size });
     const timings = {
       Read: readTime,
       Features: result.timings.features,
@@ -284,7 +357,7 @@ export async function runSubject(
     };
     await writeFileAtomic(
       outputs.sidecar,
-      `${JSON.stringify(sidecarJson(subject, settings, result, timings), null, 2)}\n`,
+      `${JSON.stringify(sidecarJson(task, result, timings, listed), null, 2)}\n`,
     );
     const final = result.spatial ?? result.mixture;
     return {

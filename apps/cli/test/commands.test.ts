@@ -4,7 +4,7 @@
  */
 
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { compareLabelMaps, generatePhantom, readNifti, writeNifti } from '@mixseg/imaging/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess, temporaryFolder, writePhantoms } from './helpers.ts';
@@ -70,10 +70,22 @@ describe('mixseg (the program)', () => {
     ]) {
       expect(result.stdout).toContain(option);
     }
-    expect(result.stdout).toMatch(/Default ppf/);
-    const words = (text: string) => new RegExp(text.split(' ').join('\\s+'));
-    expect(result.stdout).toMatch(words('a FAST-style field, smoothed with a FWHM of 20 mm'));
-    expect(result.stdout).toMatch(words('default: 0.5, chosen across every dataset with a reference'));
+    expect(result.stdout).toMatch(/\(default: ppf\)/);
+    // each default once (commander's own '(default: ...)' is not added to it)
+    expect(result.stdout.match(/\(default: ppf\)/g)).toHaveLength(1);
+    const blocks = result.stdout.split(/\n(?= {2}-)/).filter((block) => /^ {2}-/.test(block));
+    expect(blocks.length).toBeGreaterThan(25);
+    for (const block of blocks) expect(block.match(/default:/g)?.length ?? 0, block).toBeLessThanOrEqual(1);
+    const words = (text: string) =>
+      new RegExp(
+        text
+          .split(' ')
+          .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('\\s+'),
+      );
+    expect(result.stdout).toMatch(words('a FAST-style field estimated between EM rounds'));
+    expect(result.stdout).toMatch(words('FWHM of its Gaussian kernel in mm'));
+    expect(result.stdout).toMatch(words('chosen across every dataset with a reference (default: 0.5)'));
     expect(result.stdout).toMatch(words('contrast of the first channel'));
   });
 });
@@ -165,6 +177,7 @@ describe('mixseg segment', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/sub-01_T1w: CSF [\d.]+ mL, GM [\d.]+ mL, WM [\d.]+ mL/);
     expect((await readdir(out)).sort()).toEqual([
+      'dataset_description.json',
       'dseg.tsv',
       'sub-01_T1w_dseg.json',
       'sub-01_T1w_dseg.nii.gz',
@@ -182,7 +195,9 @@ describe('mixseg segment', () => {
     expect(Object.keys(sidecar)).toEqual(
       expect.arrayContaining([
         'Software',
-        'Inputs',
+        'Sources',
+        'Description',
+        'Outputs',
         'Options',
         'ImageType',
         'Model',
@@ -199,9 +214,12 @@ describe('mixseg segment', () => {
       ]),
     );
     expect(sidecar.Software).toEqual({ Name: 'mixseg', Version: '0.1.0' });
-    expect(sidecar.Inputs).toEqual([images[0]]);
+    // inputs relative to the sidecar's folder, never absolute
+    expect(sidecar.Sources).toEqual([relative(out, images[0]!)]);
+    expect(sidecar).not.toHaveProperty('Inputs');
+    expect(sidecar.Outputs.map((entry: { Path: string }) => entry.Path)).toContain('sub-01_T1w_dseg.nii.gz');
     expect(sidecar.Options).toMatchObject({
-      classes: 3,
+      nClasses: 3,
       imageType: 't1',
       partialVolume: true,
       robust: true,
@@ -322,7 +340,7 @@ describe('mixseg segment', () => {
       'mrf',
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/other options \(prior "ppf" there, "mrf" here\).*--overwrite/);
+    expect(result.stderr).toMatch(/other options \(--prior "ppf" there, "mrf" here.*--overwrite/);
   });
 
   it('prints only the summary JSON with --json', async () => {
@@ -425,7 +443,7 @@ describe('mixseg segment', () => {
     const result = await runInProcess(['segment', '--manifest', manifest, '-o', out, '--no-probabilities']);
     expect(result.code).toBe(0);
     const sidecar = JSON.parse(await readFile(join(out, 'sub-01_multi_dseg.json'), 'utf8'));
-    expect(sidecar.Inputs).toHaveLength(2);
+    expect(sidecar.Sources).toHaveLength(2);
     expect(sidecar.Model.nFeatures).toBe(2);
   });
 
@@ -465,7 +483,6 @@ describe('mixseg segment', () => {
       expect(sidecar.Options).toMatchObject({
         biasCorrection: false,
         biasFwhm: null,
-        covarianceShrinkage: null,
       });
     }
   });
@@ -478,7 +495,7 @@ describe('mixseg segment', () => {
     ['a non-integer --classes', ['a.nii', '--classes', '2.5'], /--classes.*integer from 1 to 254/],
     ['an unknown --prior', ['a.nii', '--prior', 'gibbs'], /Allowed choices are ppf, mrf, atlas, none/],
     ['a negative --beta', ['a.nii', '--beta', '-1'], /--beta/],
-    ['--tol 0', ['a.nii', '--tol', '0'], /--tol.*> 0/],
+    ['--tol 0', ['a.nii', '--tol', '0'], /--tol.*from 0 \(excluded\)/],
     ['a bad --shard', ['a.nii', '--shard', '3/3'], /--shard must be I\/N/],
     ['--jobs 0', ['a.nii', '--jobs', '0'], /--jobs/],
     ['an unknown option', ['a.nii', '--clases', '3'], /unknown option '--clases'/],
@@ -739,7 +756,7 @@ describe('mixseg segment: atlas, bias field, covariance shrinkage', () => {
       '30',
     ]);
     expect(changed.code).toBe(1);
-    expect(changed.stderr).toMatch(/other options \(biasFwhm 20 there, 30 here\)/);
+    expect(changed.stderr).toMatch(/other options \(--bias-fwhm 20 there, 30 here\)/);
 
     const off = join(folder.path, 'bias-off');
     const result = await runInProcess([
@@ -769,6 +786,7 @@ describe('mixseg segment: atlas, bias field, covariance shrinkage', () => {
       out,
       '--no-probabilities',
       '--save-bias-field',
+      '--save-restored',
       '--bias-fwhm',
       '30',
     ]);
@@ -795,6 +813,21 @@ describe('mixseg segment: atlas, bias field, covariance shrinkage', () => {
     }
     expect(Math.abs(logSum / n)).toBeLessThan(0.01);
     expect(high / low).toBeGreaterThan(1.2); // a 1 ± 0.3 field, not all ones
+    // the restored image (FAST's _restore): the input over the field, in float32, and flatter: the
+    // spread of the true WM falls
+    const restored = await readNifti(join(out, 'sub-phantom_T1w_desc-restore.nii.gz'));
+    expect(restored.source.datatype).toBe('float32');
+    const truth = await readNifti(join(phantoms, 'sub-phantom_desc-truth_dseg.nii.gz'));
+    const spread = (data: ArrayLike<number>) => {
+      const values: number[] = [];
+      for (let v = 0; v < data.length; v++) if (truth.data[v] === 3) values.push(data[v]!);
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      return Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length) / mean;
+    };
+    for (let v = 0; v < image.data.length; v += 97) {
+      if (field.data[v]! > 0) expect(restored.data[v]! * field.data[v]!).toBeCloseTo(image.data[v]!, 2);
+    }
+    expect(spread(restored.data)).toBeLessThan(0.7 * spread(image.data));
     const sidecar = JSON.parse(await readFile(join(out, 'sub-phantom_T1w_dseg.json'), 'utf8'));
     expect(sidecar.Options).toMatchObject({ saveBiasField: true, biasFwhm: 30 });
 

@@ -1,11 +1,12 @@
 /** Shared by the CLI tests: running the command in-process or as the built binary, and small phantoms. */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePhantom, writeLabelMap, writeNifti } from '@mixseg/imaging/node';
+import { gzipSync } from 'node:zlib';
+import { encodeNifti1, generatePhantom, writeLabelMap, writeNifti } from '@mixseg/imaging/node';
 import type { CliIo } from '../src/cli-io.ts';
 import { runCli } from '../src/program.ts';
 
@@ -121,4 +122,51 @@ export async function writePhantoms(
     paths.push(path);
   }
   return paths;
+}
+
+/**
+ * This process's environment without what `pnpm test` (or any package script) adds to it
+ * (`npm_lifecycle_event`, `npm_package_*`, `INIT_CWD`, ...): a command run with it behaves as if
+ * typed in a shell. Registry and cache settings (`npm_config_*`) stay.
+ */
+export function shellEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    const addedByScript =
+      /^npm_(lifecycle_|package_|command$|execpath$|node_execpath$|config_user_agent$|config_node_gyp$)/.test(
+        name,
+      ) ||
+      name === 'INIT_CWD' ||
+      name === 'PNPM_SCRIPT_SRC_DIR';
+    if (value !== undefined && !addedByScript) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * A `.nii.gz` of a few hundred bytes whose header declares nx x ny x nz int16 voxels: the header
+ * of a 2 x 2 x 2 image with its dimensions changed (the data is not there: only the header is read).
+ */
+export async function writeDeclaredSize(path: string, dims: [number, number, number]): Promise<void> {
+  const bytes = encodeNifti1({
+    data: new Int16Array(8),
+    dims: [2, 2, 2],
+    datatype: 'int16',
+    geometry: {
+      qformCode: 0,
+      sformCode: 0,
+      quaternion: [0, 0, 0],
+      qoffset: [0, 0, 0],
+      pixdim: [1, 1, 1, 1, 0, 0, 0, 0],
+      srow: [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ],
+      xyztUnits: 2,
+    },
+  });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const [axis, size] of dims.entries()) view.setInt16(42 + 2 * axis, size, true);
+  await writeFile(path, gzipSync(bytes));
 }

@@ -1,12 +1,19 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/cli-io.ts';
-import { defaultViewerDist, isLoopback, repositoryRoot } from '../src/commands/view.ts';
+import {
+  defaultViewerDist,
+  isLoopback,
+  repositoryRoot,
+  SHIPPED_VIEWER_FOLDER,
+} from '../src/commands/view.ts';
 import { stemOf } from '../src/inputs.ts';
 import { axisCodes } from '../src/orientation.ts';
 import { classTable, dsegTsv, isTemporaryOutputOf, subjectOutputs, summaryTsv } from '../src/outputs.ts';
 import { parseShard, resolveShard, shardItems } from '../src/shard.ts';
+import { temporaryFolder } from './helpers.ts';
 
 describe('stemOf', () => {
   it('drops .nii.gz, .nii, .png and .jpg but keeps the BIDS entities', () => {
@@ -75,6 +82,7 @@ describe('outputs', () => {
       saveModel: true,
       preview: false,
       saveBiasField: false,
+      saveRestored: false,
     });
     expect(outputs.all).toEqual([
       '/out/sub-01_T1w_dseg.nii.gz',
@@ -90,7 +98,13 @@ describe('outputs', () => {
   });
 
   it('names the bias field desc-biasfield, numbered from 1 with several channels', () => {
-    const flags = { probabilities: false, saveModel: false, preview: false, saveBiasField: true };
+    const flags = {
+      probabilities: false,
+      saveModel: false,
+      preview: false,
+      saveBiasField: true,
+      saveRestored: true,
+    };
     expect(subjectOutputs('/out', 's', classTable(3), flags).biasField).toEqual([
       '/out/s_desc-biasfield.nii.gz',
     ]);
@@ -98,8 +112,16 @@ describe('outputs', () => {
       '/out/s_dseg.nii.gz',
       '/out/s_desc-biasfield1.nii.gz',
       '/out/s_desc-biasfield2.nii.gz',
+      '/out/s_desc-restore1.nii.gz',
+      '/out/s_desc-restore2.nii.gz',
       '/out/s_dseg.json',
     ]);
+    // in a BIDS layout, the input's suffix stays: a derived image of the T1w
+    const bids = { folder: 'sub-01/anat', stem: 'sub-01', suffix: 'T1w' };
+    expect(subjectOutputs('/out', bids, classTable(3), flags).restored).toEqual([
+      '/out/sub-01/anat/sub-01_desc-restore_T1w.nii.gz',
+    ]);
+    expect(isTemporaryOutputOf('.sub-01_desc-restore_T1w.nii.gz.tmp-1-ab', 'sub-01')).toBe(true);
     expect(isTemporaryOutputOf('.s_desc-biasfield2.nii.gz.tmp-1-ab', 's')).toBe(true);
   });
 
@@ -158,5 +180,18 @@ describe('view', () => {
     expect(await repositoryRoot(fileURLToPath(new URL('../dist', import.meta.url)))).toBe(root);
     expect(await defaultViewerDist()).toBe(join(root, 'apps', 'viewer', 'dist'));
     expect(await repositoryRoot('/')).toBeUndefined();
+  });
+
+  it('finds the page shipped beside the bundle of the installed, packed CLI', async () => {
+    const folder = await temporaryFolder();
+    try {
+      const bundleFolder = join(folder.path, 'lib', 'node_modules', '@mixseg', 'cli', 'dist');
+      expect(await defaultViewerDist(bundleFolder)).toBeUndefined();
+      await mkdir(join(bundleFolder, SHIPPED_VIEWER_FOLDER), { recursive: true });
+      await writeFile(join(bundleFolder, SHIPPED_VIEWER_FOLDER, 'index.html'), '<!doctype html>');
+      expect(await defaultViewerDist(bundleFolder)).toBe(join(bundleFolder, SHIPPED_VIEWER_FOLDER));
+    } finally {
+      await folder.remove();
+    }
   });
 });

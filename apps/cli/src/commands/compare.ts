@@ -1,7 +1,14 @@
 /** `mixseg compare <labels> <reference>`: Dice per class and volume differences against a reference. */
 
 import { resolve } from 'node:path';
-import { type Comparison, compareLabelMaps, describeGrid, sameGrid, voxelVolumeMl } from '@mixseg/imaging';
+import {
+  type Comparison,
+  compareLabelMaps,
+  describeGrid,
+  labelMapProblem,
+  sameGrid,
+  voxelVolumeMl,
+} from '@mixseg/imaging/node';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.ts';
 import { classTable } from '../outputs.ts';
@@ -45,6 +52,18 @@ export function compareCommand(program: Command, io: CliIo, fail: (message: stri
           throw new Error(
             `${labelsPath}: grid ${describeGrid(labels)} differs from the reference ${referencePath}, ${describeGrid(reference)}`,
           );
+        }
+        // an intensity image given by mistake would be compared one "class" per intensity
+        for (const [role, path, volume] of [
+          ['labels', labelsPath, labels],
+          ['reference', referencePath, reference],
+        ] as const) {
+          const problem = labelMapProblem(volume.data);
+          if (problem !== undefined) {
+            throw new Error(
+              `${role} ${path} does not look like a label map: ${problem} (expected small non-negative integers)`,
+            );
+          }
         }
         // labels 1..3 are CSF, GM, WM in mixseg's outputs and phantoms
         let maxLabel = 0;

@@ -29,6 +29,21 @@ interface PhantomCommandOptions {
   json?: boolean;
 }
 
+/**
+ * Why a --name cannot name the phantom's files, or undefined: it must be a plain file name, so that
+ * the files land in --out-dir and nowhere else (no folder, no `..`, not hidden, no control characters).
+ */
+export function phantomNameProblem(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (/[/\\]/.test(name))
+    return 'must be a file name, without a folder (no / or \\); use --out-dir for the folder';
+  if (name.includes('..')) return "must not contain '..'";
+  if (name.startsWith('.')) return 'must not start with a dot (a hidden file)';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'must not contain control characters (tabs, newlines...)';
+  return undefined;
+}
+
 export function phantomCommand(
   program: Command,
   io: CliIo,
@@ -38,7 +53,11 @@ export function phantomCommand(
     .command('phantom')
     .description('write a synthetic T1-like brain with its ground truth labels (for trying mixseg out)')
     .option('-o, --out-dir <dir>', 'folder to write to (default: the current folder)', '.')
-    .option('--name <name>', 'subject name; files are <name>_T1w and <name>_desc-truth_dseg', 'sub-phantom')
+    .option(
+      '--name <name>',
+      'subject name, a file name (no folder): files are <name>_T1w and <name>_desc-truth_dseg in --out-dir',
+      'sub-phantom',
+    )
     .option(
       '--size <nx,ny,nz>',
       'voxels per axis, or one number for all (default: 96,96,72, a whole small brain in a second)',
@@ -87,6 +106,11 @@ export function phantomCommand(
     )
     .option('--json', 'print the written files as JSON')
     .action(async (options: PhantomCommandOptions) => {
+      const nameProblem = phantomNameProblem(options.name);
+      if (nameProblem !== undefined) {
+        fail(`--name ${JSON.stringify(options.name)}: ${nameProblem}`, true);
+        return;
+      }
       const dims: [number, number, number] = [
         options.size[0]!,
         options.size[1]!,

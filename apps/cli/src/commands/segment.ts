@@ -1,359 +1,102 @@
 /**
  * `mixseg segment`: one or hundreds of subjects, in parallel, resumable, sharded across a cluster.
- * Options are validated here once; each subject then runs in a worker (subject.ts).
+ * Options are validated once (segment-options.ts); each subject then runs in a worker (subject.ts);
+ * what a rerun does with earlier outputs is resume.ts's; the folder's study-wide files summary.ts's.
  */
 
-import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type CovarianceType, parseMixtureModel } from '@mixseg/core';
+import { writeFileAtomic } from '@mixseg/imaging/node';
+import type { Command } from 'commander';
+import { type CliIo, EXIT_FAILURE, OutputError, UsageError } from '../cli-io.ts';
 import {
-  DEFAULT_BIAS_FWHM_MM,
-  DEFAULT_SEGMENT_OPTIONS,
-  type ImageType,
-  type IntensityPreparation,
-  writeFileAtomic,
-} from '@mixseg/imaging/node';
-import { type Command, Option } from 'commander';
-import { type CliIo, EXIT_FAILURE, UsageError } from '../cli-io.ts';
-import { findInputFiles, orderSubjects, readManifest, type Subject, subjectsFromFiles } from '../inputs.ts';
-import { integerIn, numberIn } from '../options.ts';
-import {
-  type ClassEntry,
-  classTable,
-  dsegTsv,
-  isTemporaryOutputOf,
-  type SummaryRow,
-  subjectOutputs,
-  summaryRecord,
-  summaryTsv,
-} from '../outputs.ts';
-import { runPool } from '../pool.ts';
+  findInputs,
+  orderSubjects,
+  readManifest,
+  type SkippedPath,
+  type Subject,
+  stemOf,
+  subjectsFromFiles,
+} from '../inputs.ts';
+import { warnAboutJobs } from '../jobs-warning.ts';
+import { BIDS_IGNORE, datasetDescription, subjectLayout } from '../layout.ts';
+import { estimateSubjectMemory } from '../memory-budget.ts';
+import { classTable, type SubjectLayout, type SummaryRow, summaryRecord } from '../outputs.ts';
+import { type PoolTask, runPool } from '../pool.ts';
 import { describeVolumes, ProgressReporter } from '../progress.ts';
-import { type ModelTransform, type PriorChoice, recordedOptions, type SegmentSettings } from '../settings.ts';
-import { resolveShard, shardItems } from '../shard.ts';
-import { subjectInputs } from '../subject.ts';
+import { resumeDecision } from '../resume.ts';
+import { addSegmentOptions, resolveSettings, type SegmentCommandOptions } from '../segment-options.ts';
+import { classesOf, maskFileOf, type SegmentSettings } from '../settings.ts';
+import { shardItems } from '../shard.ts';
+import { type SubjectTask, subjectInputs, taskOutputs } from '../subject.ts';
+import { countRows, writeClassTable, writeSummary } from '../summary.ts';
 import { SOFTWARE } from '../version.ts';
+import { describeWriteError } from '../write-errors.ts';
 
-/** Default output folder: never the input folder, so outputs do not mix with the data. */
-export const DEFAULT_OUT_DIR = 'mixseg-output';
+export { DEFAULT_OUT_DIR } from '../segment-options.ts';
 
-interface SegmentCommandOptions {
-  manifest?: string;
-  classes?: number;
-  imageType: ImageType;
-  partialVolume: boolean;
-  robust: boolean;
-  prior: PriorChoice;
-  beta?: number;
-  classWeights?: number;
-  atlas?: string;
-  atlasWeight?: number;
-  /** Undefined: not given (on, unless --model). */
-  biasCorrection?: boolean;
-  biasFwhm?: number;
-  mask: string;
-  covariance: CovarianceType;
-  covarianceShrinkage?: number;
-  restarts: number;
-  maxIter: number;
-  tol: number;
-  labelTol: number;
-  seed: number;
-  preparation: IntensityPreparation;
-  outDir: string;
-  jobs: number;
-  shard?: string;
-  overwrite?: boolean;
-  model?: string;
-  saveModel?: boolean;
-  saveBiasField?: boolean;
-  probabilities: boolean;
-  preview?: boolean;
-  json?: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
+/** The real path of a file (symbolic links followed), or the path itself when it does not exist yet. */
+async function canonical(path: string): Promise<string> {
   try {
-    await access(path);
-    return true;
+    return await realpath(path);
   } catch {
-    return false;
+    return path;
   }
 }
 
 /**
- * The intensity transform a saved model was fitted under: from a sidecar's Options, or a model
- * file's IntensityTransform. A model in bias-corrected units must be applied with the subject's own
- * field; one that does not say cannot be applied safely.
- * @throws Error naming what is missing
+ * Refuses a run in which an output would replace an input (a mask in the output folder named like
+ * a subject's label map, a manifest stem whose outputs are channel files...).
+ * @throws UsageError naming the file and the two roles
  */
-function intensityTransformOf(parsed: Record<string, unknown>): ModelTransform {
-  const recorded = (parsed['IntensityTransform'] ?? parsed['Options']) as Record<string, unknown> | undefined;
-  if (!recorded || typeof recorded['biasCorrection'] !== 'boolean') {
-    throw new Error(
-      'it does not record whether it was fitted to bias-corrected intensities (saved by an older mixseg?): ' +
-        'save the model again with --save-model, or use the sidecar of the run that fitted it',
-    );
-  }
-  const preparation = recorded['preparation'];
-  return {
-    biasCorrection: recorded['biasCorrection'],
-    biasFwhm: typeof recorded['biasFwhm'] === 'number' ? recorded['biasFwhm'] : undefined,
-    preparation:
-      preparation === 'zscore' || preparation === 'robust' || preparation === 'none' ? preparation : 'none',
-  };
-}
-
-/** Validates the options and resolves them into settings. @throws {UsageError} */
-async function resolveSettings(options: SegmentCommandOptions, io: CliIo): Promise<SegmentSettings> {
-  let model: SegmentSettings['model'];
-  if (options.model !== undefined) {
-    const path = resolve(io.cwd, options.model);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new UsageError(
-        `--model ${options.model}: cannot read (${(error as NodeJS.ErrnoException).code})`,
-      );
-    }
-    try {
-      const parsed = JSON.parse(text) as Record<string, unknown>;
-      // a sidecar holds the model under "Model"; a --save-model file is the model itself
-      // a sidecar holds the partial-volume model (single channel) or the Gaussian mixture
-      const saved =
-        (parsed['PartialVolumeModel'] as object | null | undefined) ??
-        (parsed['Model'] as object | undefined) ??
-        parsed;
-      model = { path, mixture: parseMixtureModel(saved), transform: intensityTransformOf(parsed) };
-    } catch (error) {
-      throw new UsageError(`--model ${options.model}: ${(error as Error).message}`);
-    }
-    const modelClasses = 'pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents;
-    if (options.classes !== undefined && options.classes !== modelClasses) {
-      throw new UsageError(
-        `--classes ${options.classes} disagrees with the model in ${options.model}, which has ${modelClasses} classes`,
-      );
-    }
-    if (options.prior === 'atlas' || options.atlas !== undefined) {
-      throw new UsageError('--model cannot be combined with an atlas (--prior atlas, --atlas)');
-    }
-    // nothing is fitted; the model's own transform decides the bias correction and preparation
-    const fitting = [
-      options.biasCorrection !== undefined && `--${options.biasCorrection ? '' : 'no-'}bias-correction`,
-      options.biasFwhm !== undefined && '--bias-fwhm',
-      options.covarianceShrinkage !== undefined && '--covariance-shrinkage',
-    ].filter(Boolean);
-    if (fitting.length > 0) {
-      throw new UsageError(
-        `--model applies a fitted model in the units it was fitted in (its file says whether the intensities were bias-corrected), so ${fitting.join(', ')} cannot be used with it`,
-      );
-    }
-    if (options.saveBiasField === true && !model.transform.biasCorrection) {
-      throw new UsageError(
-        '--save-bias-field: the model was fitted without bias correction, so none is estimated when it is applied',
-      );
-    }
-  }
-  const classes =
-    (model && ('pairs' in model.mixture ? model.mixture.nClasses : model.mixture.nComponents)) ??
-    options.classes ??
-    3;
-
-  let atlas: string[] | undefined;
-  let atlasWeight: number | undefined;
-  if (options.prior === 'atlas' && options.atlas === undefined) {
-    throw new UsageError(
-      '--prior atlas needs --atlas with one probability map per class (csf.nii.gz,gm.nii.gz,wm.nii.gz)',
-    );
-  }
-  if (options.atlas !== undefined) {
-    const given = options.atlas.split(',').map((file) => file.trim());
-    atlas = given.map((file) => resolve(io.cwd, file));
-    if (atlas.length !== classes) {
-      throw new UsageError(
-        `--atlas gives ${atlas.length} maps for ${classes} classes: one per class, in class order`,
-      );
-    }
-    for (const [i, file] of atlas.entries()) {
-      if (!(await exists(file))) throw new UsageError(`--atlas: no such file ${given[i]}`);
-    }
-    // with a spatial prior the atlas is blended with it; with none, the atlas alone is the prior
-    if (options.prior !== 'none') atlasWeight = options.atlasWeight ?? 0.5;
-    else if (options.atlasWeight !== undefined) {
-      throw new UsageError('--atlas-weight weighs the atlas against the spatial prior, but --prior is none');
-    }
-  } else if (options.atlasWeight !== undefined) {
-    throw new UsageError('--atlas-weight needs --atlas');
-  }
-
-  const biasCorrection = model ? model.transform.biasCorrection : options.biasCorrection !== false;
-  if (!biasCorrection && model === undefined) {
-    if (options.biasFwhm !== undefined) {
-      throw new UsageError('--bias-fwhm sets the bias field, but --no-bias-correction turns it off');
-    }
-    if (options.saveBiasField === true) {
-      throw new UsageError('--save-bias-field needs bias correction (remove --no-bias-correction)');
-    }
-  }
-
-  let mask: SegmentSettings['mask'];
-  if (options.mask === 'nonzero' || options.mask === 'otsu') mask = options.mask;
-  else {
-    const file = resolve(io.cwd, options.mask);
-    if (!(await exists(file))) {
-      throw new UsageError(`--mask ${options.mask}: no such file (or use nonzero or otsu)`);
-    }
-    mask = { file };
-  }
-  if (options.beta !== undefined && options.prior === 'none') {
-    throw new UsageError('--beta sets the spatial prior, but --prior is none');
-  }
-
-  return {
-    classes,
-    imageType: options.imageType,
-    partialVolume: options.partialVolume,
-    robust: options.robust,
-    prior: options.prior,
-    beta: options.beta,
-    classWeightPower: options.classWeights ?? DEFAULT_SEGMENT_OPTIONS.classWeightPower,
-    atlas,
-    atlasWeight,
-    biasCorrection,
-    biasFwhm: biasCorrection
-      ? (model?.transform.biasFwhm ?? options.biasFwhm ?? DEFAULT_BIAS_FWHM_MM)
-      : undefined,
-    mask,
-    covariance: options.covariance,
-    covarianceShrinkage:
-      model === undefined
-        ? (options.covarianceShrinkage ?? DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage)
-        : undefined,
-    restarts: options.restarts,
-    maxIter: options.maxIter,
-    tol: options.tol,
-    labelTol: options.labelTol,
-    seed: options.seed,
-    preparation: model?.transform.preparation ?? options.preparation,
-    outDir: resolve(io.cwd, options.outDir),
-    probabilities: options.probabilities,
-    saveModel: options.saveModel === true,
-    preview: options.preview === true,
-    saveBiasField: options.saveBiasField === true,
-    model,
-    overwrite: options.overwrite === true,
-    jobs: options.jobs,
-    shard: resolveShard(options.shard, io.env),
-    json: options.json === true,
-  };
-}
-
-/** Options that change the result: outputs made with other values are not taken as done. */
-const RESULT_OPTIONS = [
-  'classes',
-  'classWeightPower',
-  'imageType',
-  'partialVolume',
-  'robust',
-  'prior',
-  'atlas',
-  'atlasWeight',
-  'biasCorrection',
-  'biasFwhm',
-  'covariance',
-  'covarianceShrinkage',
-  'restarts',
-  'maxIter',
-  'tol',
-  'labelTol',
-  'seed',
-  'preparation',
-  'model',
-];
-
-/**
- * The row of a subject whose outputs all exist (skipped), or undefined when it must run. Outputs
- * from a run with other options are a failure, not silently kept: the user must choose.
- */
-async function completedRow(
-  subject: Subject,
+async function refuseInputsAsOutputs(
+  tasks: readonly SubjectTask[],
   settings: SegmentSettings,
-  classes: readonly ClassEntry[],
-): Promise<SummaryRow | undefined> {
-  const outputs = subjectOutputs(settings.outDir, subject.stem, classes, settings, subject.channels.length);
-  for (const path of outputs.all) if (!(await exists(path))) return undefined;
-  let sidecar: Record<string, unknown>;
-  try {
-    sidecar = JSON.parse(await readFile(outputs.sidecar, 'utf8'));
-  } catch {
-    return undefined; // unreadable: redo it
+): Promise<void> {
+  const inputs = new Map<string, string>();
+  const add = async (path: string, role: string) => inputs.set(await canonical(path), `${role} ${path}`);
+  for (const task of tasks) for (const path of subjectInputs(task.subject)) await add(path, 'input');
+  const mask = settings.record['mask'] as string;
+  if (mask !== 'nonzero' && mask !== 'otsu') await add(mask, '--mask');
+  for (const path of (settings.record['atlas'] as string[] | null) ?? []) await add(path, '--atlas');
+  if (settings.model) await add(settings.model.path, '--model');
+  for (const task of tasks) {
+    for (const output of taskOutputs(task).all) {
+      const input = inputs.get(await canonical(output));
+      if (input) {
+        throw new UsageError(
+          `${output} would be written over the ${input}: an output must never replace an input; use another --out-dir or stem`,
+        );
+      }
+    }
   }
-  const previous = (sidecar['Options'] ?? {}) as Record<string, unknown>;
-  const current = recordedOptions(settings);
-  const differences = RESULT_OPTIONS.filter(
-    (key) => JSON.stringify(previous[key] ?? null) !== JSON.stringify(current[key] ?? null),
-  );
-  if (settings.beta !== undefined && previous['beta'] !== settings.beta) differences.push('beta');
-  const base = { subject: subject.stem, inputs: subjectInputs(subject), dseg: outputs.dseg };
-  if (differences.length > 0) {
-    const described = differences
-      .map(
-        (key) =>
-          `${key} ${JSON.stringify(previous[key] ?? null)} there, ${JSON.stringify(current[key] ?? settings.beta)} here`,
-      )
-      .join('; ');
-    return {
-      ...base,
-      status: 'failed',
-      volumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
-      partialVolumesMl: Object.fromEntries(classes.map((c) => [c.abbreviation, null])),
-      iterations: null,
-      converged: null,
-      seconds: null,
-      error: `${outputs.sidecar}: outputs exist from a run with other options (${described}); use --overwrite to replace them, or another --out-dir`,
-    };
-  }
-  const recordedClasses = (sidecar['Classes'] ?? []) as {
-    Abbreviation: string;
-    VolumeMl: number;
-    PartialVolumeMl?: number | null;
-  }[];
-  const iterations = (sidecar['Iterations'] ?? {}) as { Mixture?: number; Spatial?: number };
-  const timings = (sidecar['Timings'] ?? {}) as { Total?: number };
-  return {
-    ...base,
-    status: 'skipped',
-    volumesMl: Object.fromEntries(
-      classes.map((c) => [
-        c.abbreviation,
-        recordedClasses.find((r) => r.Abbreviation === c.abbreviation)?.VolumeMl ?? null,
-      ]),
-    ),
-    partialVolumesMl: Object.fromEntries(
-      classes.map((c) => [
-        c.abbreviation,
-        recordedClasses.find((r) => r.Abbreviation === c.abbreviation)?.PartialVolumeMl ?? null,
-      ]),
-    ),
-    iterations: (iterations.Mixture ?? 0) + (iterations.Spatial ?? 0),
-    converged: typeof sidecar['Converged'] === 'boolean' ? sidecar['Converged'] : null,
-    seconds: timings.Total ?? null,
-    error: null,
-  };
 }
 
 /** Removes temporary files an interrupted run left for these subjects (a killed job cannot clean up). */
-async function removeStaleTemporaries(outDir: string, stems: readonly string[]): Promise<void> {
-  const wanted = new Set(stems);
-  const names = await readdir(outDir);
-  await Promise.all(
-    names
-      .filter((name) => name.startsWith('.') && name.includes('.tmp-'))
-      .filter((name) => [...wanted].some((stem) => isTemporaryOutputOf(name, stem)))
-      .map((name) => rm(join(outDir, name), { force: true })),
-  );
+async function removeStaleTemporaries(tasks: readonly SubjectTask[]): Promise<void> {
+  const { isTemporaryOutputOf } = await import('../outputs.ts');
+  const byFolder = new Map<string, Set<string>>();
+  for (const task of tasks) {
+    const folder = join(task.settings.outDir, task.layout.folder);
+    const stems = byFolder.get(folder) ?? new Set<string>();
+    stems.add(task.layout.stem);
+    byFolder.set(folder, stems);
+  }
+  for (const [folder, stems] of byFolder) {
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      continue;
+    }
+    await Promise.all(
+      names
+        .filter((name) => name.startsWith('.') && name.includes('.tmp-'))
+        .filter((name) => [...stems].some((stem) => isTemporaryOutputOf(name, stem)))
+        .map((name) => rm(join(folder, name), { force: true })),
+    );
+  }
 }
 
 async function runSegment(
@@ -371,25 +114,69 @@ async function runSegment(
     );
   }
   const settings = await resolveSettings(options, io);
-  const all = orderSubjects(
-    options.manifest !== undefined
-      ? await readManifest(options.manifest, io.cwd)
-      : subjectsFromFiles(await findInputFiles(inputs, io.cwd)),
-    io.cwd,
-  );
-  if (all.length === 0) throw new UsageError(`manifest ${options.manifest} lists no subject`);
-  const subjects = shardItems(all, settings.shard);
-  const classes = classTable(settings.classes);
   const log = (line: string) => {
     if (!settings.json) io.stderr(`${line}\n`);
   };
+  const jobsWarning =
+    options.jobs === undefined ? undefined : warnAboutJobs(settings.jobs, availableParallelism());
+  if (jobsWarning) io.stderr(`warning: ${jobsWarning}\n`);
+  const fromManifest = options.manifest !== undefined;
+  let found: Subject[];
+  let unreadable: SkippedPath[] = [];
+  if (fromManifest) found = await readManifest(options.manifest!, io.cwd);
+  else {
+    const search = await findInputs(inputs, io.cwd);
+    unreadable = search.skipped;
+    found = subjectsFromFiles(search.files);
+  }
+  // what could not be read is said, and the rest is segmented
+  for (const skipped of unreadable) io.stderr(`skipped ${skipped.path}: ${skipped.reason}\n`);
+  const all = orderSubjects(found, io.cwd);
+  if (all.length === 0) throw new UsageError(`manifest ${options.manifest} lists no subject`);
+  const subjects = shardItems(all, settings.shard);
+  const classes = classTable(classesOf(settings));
 
-  await mkdir(settings.outDir, { recursive: true });
-  await writeFileAtomic(join(settings.outDir, 'dseg.tsv'), dsegTsv(classes));
-  await removeStaleTemporaries(
-    settings.outDir,
-    subjects.map((s) => s.stem),
+  const layouts = new Map<Subject, SubjectLayout>();
+  // a manifest's own stem keeps the flat names
+  for (const subject of subjects) {
+    layouts.set(
+      subject,
+      await subjectLayout(subject, fromManifest && subject.stem !== stemOf(subject.channels[0]!)),
+    );
+  }
+  const tasks: SubjectTask[] = subjects.map((subject) => ({
+    subject,
+    settings,
+    layout: layouts.get(subject)!,
+    replacing: undefined,
+  }));
+  await refuseInputsAsOutputs(tasks, settings);
+  /** A study-wide write: its failure is one line naming the file, exit code 1. */
+  const studyWrite = async (path: string, write: () => Promise<unknown>) => {
+    try {
+      await write();
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      throw new OutputError(describeWriteError(error, path));
+    }
+  };
+  await studyWrite(settings.outDir, () => mkdir(settings.outDir, { recursive: true }));
+  await studyWrite(join(settings.outDir, 'dseg.tsv'), () => writeClassTable(settings.outDir, classes));
+  const roots = [...new Set(tasks.flatMap((task) => (task.layout.bids ? [task.layout.bids.root] : [])))];
+  const descriptionPath = join(settings.outDir, 'dataset_description.json');
+  const earlierDescription = await readFile(descriptionPath, 'utf8')
+    .then((text) => JSON.parse(text) as Record<string, unknown>)
+    .catch(() => undefined);
+  const { description, links } = datasetDescription(settings.outDir, roots, earlierDescription);
+  for (const task of tasks) {
+    if (task.layout.bids) task.layout.bids.link = links.get(resolve(task.layout.bids.root));
+  }
+  await studyWrite(descriptionPath, () =>
+    writeFileAtomic(descriptionPath, `${JSON.stringify(description, null, 2)}\n`),
   );
+  const ignorePath = join(settings.outDir, '.bidsignore');
+  if (roots.length > 0) await studyWrite(ignorePath, () => writeFileAtomic(ignorePath, BIDS_IGNORE));
+  await removeStaleTemporaries(tasks);
   const { index, count } = settings.shard;
   log(
     `mixseg segment: ${subjects.length} subject(s)${count > 1 ? ` (shard ${index}/${count} of ${all.length}, from ${settings.shard.source})` : ''}, ` +
@@ -402,13 +189,32 @@ async function runSegment(
     subjects.length,
   );
   const rows = new Map<string, SummaryRow>();
-  const pending: Subject[] = [];
-  for (const subject of subjects) {
-    const row = settings.overwrite ? undefined : await completedRow(subject, settings, classes);
-    if (row) {
-      rows.set(subject.stem, row);
-      reporter.finish(row);
-    } else pending.push(subject);
+  const pending: PoolTask[] = [];
+  for (const task of tasks) {
+    const base = {
+      subject: task.subject.stem,
+      inputs: subjectInputs(task.subject),
+      dseg: taskOutputs(task).dseg,
+    };
+    const decision = await resumeDecision(base, taskOutputs(task), settings, classes);
+    if (decision.action === 'run') {
+      const memory = await estimateSubjectMemory(
+        {
+          channels: task.subject.channels,
+          mask: task.subject.mask ?? maskFileOf(settings),
+          atlas: (settings.record['atlas'] as string[] | null) ?? undefined,
+        },
+        { classes: classes.length },
+      );
+      pending.push({
+        ...task,
+        memory,
+        replacing: decision.earlier ? [...decision.earlier.outputs, taskOutputs(task).sidecar] : undefined,
+      });
+    } else {
+      rows.set(task.subject.stem, decision.row);
+      reporter.finish(decision.row);
+    }
   }
 
   const controller = new AbortController();
@@ -422,13 +228,13 @@ async function runSegment(
   }
   try {
     const computed = await runPool(
-      pending.map((subject) => ({ subject, settings })),
+      pending,
       {
         start: (task) => reporter.start(task.subject.stem),
         progress: (task, progress) => reporter.progress(task.subject.stem, progress),
         finish: (row) => reporter.finish(row),
       },
-      { jobs: settings.jobs, useWorkers, signal: controller.signal },
+      { jobs: settings.jobs, useWorkers, signal: controller.signal, memoryBudget: settings.memoryBudget },
     );
     for (const row of computed) if (row) rows.set(row.subject, row);
   } finally {
@@ -440,12 +246,14 @@ async function runSegment(
   }
   if (controller.signal.aborted) {
     // workers were terminated mid-write: their temporary files carry this process's id
-    const names = await readdir(settings.outDir);
-    await Promise.all(
-      names
-        .filter((name) => name.startsWith('.') && name.includes(`.tmp-${process.pid}-`))
-        .map((name) => rm(join(settings.outDir, name), { force: true })),
-    );
+    for (const folder of new Set(tasks.map((task) => join(settings.outDir, task.layout.folder)))) {
+      const names = await readdir(folder).catch(() => [] as string[]);
+      await Promise.all(
+        names
+          .filter((name) => name.startsWith('.') && name.includes(`.tmp-${process.pid}-`))
+          .map((name) => rm(join(folder, name), { force: true })),
+      );
+    }
     io.stderr(
       `interrupted: ${rows.size} of ${subjects.length} subject(s) finished; rerun the same command to do the rest\n`,
     );
@@ -453,33 +261,33 @@ async function runSegment(
   }
 
   const ordered = subjects.map((s) => rows.get(s.stem)!).filter(Boolean);
-  const suffix = count > 1 ? `_shard-${index}of${count}` : '';
-  const counts = {
-    total: ordered.length,
-    done: ordered.filter((r) => r.status === 'done').length,
-    skipped: ordered.filter((r) => r.status === 'skipped').length,
-    failed: ordered.filter((r) => r.status === 'failed').length,
-  };
-  const summary = {
-    software: { name: SOFTWARE.Name, version: SOFTWARE.Version },
-    outDir: settings.outDir,
-    shard: { index, count },
-    counts,
-    classes,
-    subjects: ordered.map(summaryRecord),
-  };
-  const summaryJsonPath = join(settings.outDir, `summary${suffix}.json`);
-  const summaryTsvPath = join(settings.outDir, `summary${suffix}.tsv`);
-  await writeFileAtomic(summaryTsvPath, summaryTsv(ordered, classes));
-  await writeFileAtomic(summaryJsonPath, `${JSON.stringify(summary, null, 2)}\n`);
-
-  if (settings.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-  else {
+  const counts = countRows(ordered);
+  let tsvPath: string;
+  try {
+    ({ tsvPath } = await writeSummary(settings.outDir, settings.shard, ordered, classes));
+  } catch (error) {
+    // the subjects' own outputs are complete; only the study's summary is missing
+    io.stderr(
+      `${describeWriteError(error, join(settings.outDir, 'summary.tsv'))}: the subjects' outputs are written; rerun to write the summary\n`,
+    );
+    return EXIT_FAILURE;
+  }
+  if (settings.json) {
+    const document = {
+      software: { name: SOFTWARE.Name, version: SOFTWARE.Version },
+      outDir: settings.outDir,
+      shard: { index, count },
+      counts,
+      classes,
+      subjects: ordered.map(summaryRecord),
+    };
+    io.stdout(`${JSON.stringify(document, null, 2)}\n`);
+  } else {
     if (ordered.length === 1 && ordered[0]!.status !== 'failed') {
       io.stdout(`${ordered[0]!.subject}: ${describeVolumes(ordered[0]!)}\n`);
     }
     io.stdout(
-      `${counts.total} subject(s): ${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed; summary in ${summaryTsvPath}\n`,
+      `${counts.total} subject(s): ${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed; summary in ${tsvPath}\n`,
     );
     for (const row of ordered.filter((r) => r.status === 'failed')) io.stderr(`failed: ${row.error}\n`);
     // a result that contradicts the declared image type is said on the terminal; the other
@@ -498,194 +306,26 @@ async function runSegment(
 }
 
 export function segmentCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
-  const cores = availableParallelism();
-  program
+  const command = program
     .command('segment')
     .description('segment images into tissue classes (CSF, GM, WM): one subject or a whole study')
     .argument(
       '[inputs...]',
       'image files, folders (searched recursively for .nii, .nii.gz, .png, .jpg) or quoted globs',
-    )
-    .option(
-      '--manifest <file>',
-      'TSV with a header and one row per subject: channel columns (t1, t2, pd...), optional mask and stem columns',
-    )
-    .option(
-      '-k, --classes <n>',
-      'number of tissue classes (default: 3, CSF, GM and WM of a skull-stripped brain; more for lesions or non-brain tissue)',
-      integerIn(1, 254),
-    )
-    .addOption(
-      new Option(
-        '--image-type <type>',
-        "contrast of the first channel (FSL FAST's -t): t1 orders the classes by rising intensity (CSF, GM, WM), " +
-          't2 and pd by falling intensity (CSF is bright). A result that contradicts it is warned about',
-      )
-        .choices(['t1', 't2', 'pd'])
-        .default('t1'),
-    )
-    .option(
-      '--no-partial-volume',
-      'do not model voxels that mix two tissues (CSF/GM, GM/WM); default: modelled, which keeps the pure classes ' +
-        "at the noise spread and writes <stem>_label-<class>_desc-pve_probseg.nii.gz fraction maps (as FAST's _pve_)",
-    )
-    .option(
-      '--no-robust',
-      'fit every voxel; default: spike values (zeros inside the mask, a clipped maximum) and gross outliers are ' +
-        'left out of the fit, an outlier class takes what no tissue explains, and the sidecar says what was done',
-    )
-    .addOption(
-      new Option(
-        '--prior <kind>',
-        'spatial prior that makes neighbouring voxels agree: ppf (neighbourhood probability factor), ' +
-          'mrf (Potts field, as FSL FAST and ANTs Atropos), atlas (the --atlas maps blended with the ppf term), ' +
-          'none (the plain mixture, voxel by voxel). Default ppf: it removes noise speckle while keeping thin structures',
-      )
-        .choices(['ppf', 'mrf', 'atlas', 'none'])
-        .default(DEFAULT_SEGMENT_OPTIONS.prior),
-    )
-    .option(
-      '--beta <strength>',
-      `strength of the spatial prior, 0 = off (default: ${DEFAULT_SEGMENT_OPTIONS.beta.ppf} for ppf; ${DEFAULT_SEGMENT_OPTIONS.beta.mrf} for mrf, as Atropos); raise it for noisy images`,
-      numberIn(0, 100),
-    )
-    .option(
-      '--class-weights <0..1>',
-      "how strongly the spatial prior keeps each class's share of the brain: 0 lets each neighbourhood decide alone " +
-        `(as FSL FAST and dipy), 1 keeps a small class small where the neighbourhood is mixed (default: ${DEFAULT_SEGMENT_OPTIONS.classWeightPower}, chosen across every dataset with a reference)`,
-      numberIn(0, 1),
-    )
-    .option(
-      '--atlas <files>',
-      'tissue-probability maps, one per class, comma-separated in label order (csf.nii.gz,gm.nii.gz,wm.nii.gz for CSF, GM, WM), ' +
-        'registered to the inputs (any grid: resampled through the affines). Needed by --prior atlas; with ppf or mrf blended ' +
-        "with that prior; with none the atlas alone is the prior. The labels follow the maps' order",
-    )
-    .option(
-      '--atlas-weight <w>',
-      'weight w of the atlas against the spatial prior, 0..1: log prior = w log atlas + (1 - w) log spatial (default: 0.5)',
-      numberIn(0, 1),
-    )
-    .option(
-      '--bias-correction',
-      'correct a smooth multiplicative intensity bias (RF inhomogeneity): a FAST-style field, smoothed with a ' +
-        'FWHM of 20 mm, estimated between EM rounds (default: on)',
-    )
-    .option(
-      '--no-bias-correction',
-      'leave the intensities as they are (images already corrected, e.g. by N4)',
-    )
-    .option(
-      '--bias-fwhm <mm>',
-      "smoothness of the bias field: FWHM of its Gaussian kernel in mm (default: 20, FSL FAST's); smaller follows faster variation, and risks following anatomy",
-      numberIn(0, 1000, { openLow: true }),
-    )
-    .option(
-      '--save-bias-field',
-      'also write <stem>_desc-biasfield.nii.gz, the estimated field (float32, 1 = no bias, 0 outside the mask; ' +
-        'with several channels one per channel, desc-biasfield1, desc-biasfield2...)',
-    )
-    .option(
-      '--mask <file|method>',
-      'brain mask file (nonzero = brain), or nonzero (every nonzero voxel) or otsu (automatic threshold, for images with a dark background). ' +
-        'Default nonzero: inputs are expected skull-stripped, as for FAST',
-      'nonzero',
-    )
-    .addOption(
-      new Option(
-        '--covariance <type>',
-        'covariance of each class with several channels. Default diag: full covariances of T2 and PD model the ' +
-          'partial-volume rim of CSF rather than the tissues',
-      )
-        .choices(['full', 'tied', 'diag', 'spherical'])
-        .default('diag'),
-    )
-    .option(
-      '--covariance-shrinkage <0..1>',
-      "shrinks each class's covariance towards the pooled one: 0 = free, 1 = one shared covariance, as the noise " +
-        `is the same in every tissue (default: ${DEFAULT_SEGMENT_OPTIONS.covarianceShrinkage}, chosen across every dataset with a reference)`,
-      numberIn(0, 1),
-    )
-    .option(
-      '--restarts <n>',
-      'seeded starts of the plain mixture, the best kept (default: 5; a single start often lands in a poor optimum on brains)',
-      integerIn(1, 100),
-      5,
-    )
-    .option(
-      '--max-iter <n>',
-      'EM iteration cap per stage (default: 200; reaching it is reported as not converged, not an error)',
-      integerIn(1, 100_000),
-      200,
-    )
-    .option(
-      '--tol <gain>',
-      "stop when the mean log-likelihood per voxel gains less than this (default: 1e-5; scikit-learn's 1e-3 stops visibly early)",
-      numberIn(0, 1, { openLow: true }),
-      1e-5,
-    )
-    .option(
-      '--label-tol <fraction>',
-      'the spatial stage also stops when at most this fraction of the voxels changed label in an iteration, as FAST and Atropos stop (default: 0.001; 0 turns it off)',
-      numberIn(0, 0.5),
-      0.001,
-    )
-    .option(
-      '--seed <n>',
-      'seed of every random choice (default: 0; the same input, options and seed always give the same output)',
-      integerIn(0, Number.MAX_SAFE_INTEGER),
-      0,
-    )
-    .addOption(
-      new Option(
-        '--preparation <kind>',
-        'intensity preparation: none, zscore, or robust (clip outliers at the 0.5/99.5 percentiles, e.g. vessels pulling CSF into GM). ' +
-          'Default none: raw integer intensities keep the fit exact and fast',
-      )
-        .choices(['none', 'zscore', 'robust'])
-        .default('none'),
-    )
-    .option(
-      '-o, --out-dir <dir>',
-      `output folder (default: ${DEFAULT_OUT_DIR}, kept apart from the inputs)`,
-      DEFAULT_OUT_DIR,
-    )
-    .option(
-      '-j, --jobs <n>',
-      `subjects segmented in parallel, one worker thread each (default: the number of cores, ${cores} here); each holds one subject in memory`,
-      integerIn(1, 1024),
-      cores,
-    )
-    .option(
-      '--shard <i/n>',
-      'process shard i of n (0-based) of the inputs sorted by name, for job arrays. Default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, ' +
-        'or JOB_COMPLETION_INDEX/MIXSEG_SHARD_COUNT (Kubernetes), else 0/1: everything',
-    )
-    .option(
-      '--overwrite',
-      'redo subjects whose outputs exist (default: skip them, so a rerun finishes an interrupted batch)',
-    )
-    .option(
-      '--model <file>',
-      'apply a saved model (a --save-model file or a _dseg.json sidecar) instead of fitting: every subject gets the same Gaussians',
-    )
-    .option('--save-model', 'also write <stem>_model.json, the fitted mixture, for --model')
-    .option(
-      '--no-probabilities',
-      'skip the per-class probability maps (K float volumes: most of the disk space and writing time)',
-    )
-    .option(
-      '--preview',
-      'also write <stem>_preview.png: slices with labels, histogram with the fitted Gaussians, convergence',
-    )
-    .option('--json', 'print only the summary, as JSON, on stdout (no progress)')
-    .action(async (inputs: string[], options: SegmentCommandOptions, command: Command) => {
-      try {
-        setExitCode(await runSegment(inputs, options, io, io.useWorkers));
-      } catch (error) {
-        if (error instanceof UsageError)
-          command.error(`error: ${error.message}`, { exitCode: 2, code: 'mixseg.usage' });
-        throw error;
+    );
+  addSegmentOptions(command);
+  command.action(async (inputs: string[], options: SegmentCommandOptions, self: Command) => {
+    try {
+      setExitCode(await runSegment(inputs, options, io, io.useWorkers));
+    } catch (error) {
+      if (error instanceof UsageError)
+        self.error(`error: ${error.message}`, { exitCode: 2, code: 'mixseg.usage' });
+      if (error instanceof OutputError) {
+        io.stderr(`error: ${error.message}\n`);
+        setExitCode(EXIT_FAILURE);
+        return;
       }
-    });
+      throw error;
+    }
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * `mixseg view [folder]`: serves the built web viewer and one results folder on this machine and
- * prints the URL, until Ctrl-C. It builds nothing: the page is apps/viewer's production build
- * (`pnpm --filter @mixseg/viewer build`), found in the checkout this command runs from.
+ * prints the URL, until Ctrl-C. It builds nothing: the page is apps/viewer's production build,
+ * shipped beside the bundle in the packed CLI (pack.mjs), or else found in the checkout this command
+ * runs from (`pnpm --filter @mixseg/viewer build`).
  *
  * The server is @mixseg/viewer's own (`@mixseg/viewer/serve`, a small Node module with no
  * browser code): the one place where an app imports another, rather than a copy of the server or a
@@ -43,9 +44,21 @@ export async function repositoryRoot(from: string): Promise<string | undefined> 
   }
 }
 
-/** `apps/viewer/dist` of the checkout this command runs from (undefined outside a checkout). */
-export async function defaultViewerDist(): Promise<string | undefined> {
-  const root = await repositoryRoot(dirname(fileURLToPath(import.meta.url)));
+/** The folder beside the bundle where the packed CLI ships the viewer's page (pack.mjs writes it). */
+export const SHIPPED_VIEWER_FOLDER = 'viewer';
+
+/**
+ * The page `mixseg view` serves without `--dist`: the copy shipped beside the bundle when this is
+ * the installed, packed CLI (`dist/viewer` beside `dist/mixseg.mjs`), else `apps/viewer/dist` of
+ * the checkout this command runs from; undefined outside both. `moduleFolder` is this module's
+ * folder (the bundle's, once bundled).
+ */
+export async function defaultViewerDist(
+  moduleFolder: string = dirname(fileURLToPath(import.meta.url)),
+): Promise<string | undefined> {
+  const shipped = join(moduleFolder, SHIPPED_VIEWER_FOLDER);
+  if (await isFile(join(shipped, 'index.html'))) return shipped;
+  const root = await repositoryRoot(moduleFolder);
   return root === undefined ? undefined : join(root, 'apps', 'viewer', 'dist');
 }
 
@@ -83,7 +96,7 @@ async function runView(
   if (distDir === undefined || !(await isFile(join(distDir, 'index.html')))) {
     io.stderr(
       distDir === undefined
-        ? `mixseg view: the viewer's page is not found: this mixseg does not run from a checkout of the repository (give the built page with --dist)\n`
+        ? `mixseg view: the viewer's page is not found: it is not installed beside this mixseg, which does not run from a checkout of the repository either (give the built page with --dist)\n`
         : `mixseg view: the viewer's page is not built (no ${join(distDir, 'index.html')}); build it once with\n  ${VIEWER_BUILD_COMMAND}\n${dist === undefined ? `in ${dirname(dirname(dirname(distDir)))}, then run mixseg view again\n` : ''}`,
     );
     return EXIT_FAILURE;
@@ -151,7 +164,7 @@ export function viewCommand(program: Command, io: CliIo, setExitCode: (code: num
     .option('-p, --port <n>', 'port (default: any free port; fix one for an SSH tunnel)', integerIn(0, 65535))
     .option(
       '--dist <dir>',
-      `the built viewer (default: apps/viewer/dist of this checkout, made by ${VIEWER_BUILD_COMMAND})`,
+      `the built viewer (default: the page installed with mixseg, or apps/viewer/dist of this checkout, made by ${VIEWER_BUILD_COMMAND})`,
     )
     .action(async (folder: string | undefined, options: ViewOptions, command: Command) => {
       try {
