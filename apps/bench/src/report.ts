@@ -2,7 +2,7 @@
  * `pnpm bench report`: renders bench-results/report.md and its SVG charts from the JSON the
  * benchmarks wrote (bench-results/quick/ with --quick), with the machine, the date and the git
  * revision of every run at the top, a headline table, and one section per benchmark (or a note
- * that it was not run). With --readme it also replaces the headline block of README.md.
+ * that it was not run). With --readme it also replaces the headline and accuracy blocks of README.md.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -13,7 +13,7 @@ import { type GitRevision, type MachineInfo, repoRoot, resultsDirectory } from '
 import { cliSection } from './report-cli.ts';
 import { coreEmSection } from './report-core-em.ts';
 import { type ImagingIoReportInput, imagingIoSection } from './report-imaging-io.ts';
-import { segmentationSection } from './report-segmentation.ts';
+import { renderCrossDatasetTable, segmentationSection } from './report-segmentation.ts';
 import type { SegmentationOutput } from './segmentation.ts';
 import type { HeadlineRow, ReportChart } from './types.ts';
 
@@ -32,6 +32,8 @@ export interface RenderedReport {
   markdown: string;
   charts: ReportChart[];
   headline: string;
+  /** The cross-dataset accuracy table (mixseg's defaults and the peers), for README's Accuracy section. */
+  accuracy: string | undefined;
 }
 
 /** Options of {@link buildReport}. */
@@ -45,6 +47,8 @@ export interface BuildReportOptions {
 
 export const HEADLINE_START = '<!-- bench-headline:start -->';
 export const HEADLINE_END = '<!-- bench-headline:end -->';
+export const ACCURACY_START = '<!-- bench-accuracy:start -->';
+export const ACCURACY_END = '<!-- bench-accuracy:end -->';
 
 const FILES = {
   coreEm: 'core-em.json',
@@ -190,11 +194,36 @@ export function buildReport(inputs: ReportInputs, options: BuildReportOptions): 
     '',
     ...sections.map((s) => s.markdown),
   ];
+  const segmentation = inputs.segmentation;
   return {
     markdown: `${lines.join('\n').trimEnd()}\n`,
     charts: sections.flatMap((s) => s.charts),
     headline: headlineBlock,
+    accuracy: segmentation
+      ? [
+          renderCrossDatasetTable(segmentation),
+          '',
+          `Dice on the reference's voxels; mean over the subjects, the worst subject in brackets; in bold the best of ` +
+            `the three. s, MiB: segment seconds and peak RSS per volume (medians). From \`pnpm bench segmentation` +
+            `${segmentation.peers.dipy.requested ? ' --dipy' : ''}\`, ${segmentation.machine.date.slice(0, 10)} at ` +
+            `${describeGit(segmentation.git)}.`,
+        ].join('\n')
+      : undefined,
   };
+}
+
+/**
+ * `text` with the block between two markers replaced.
+ *
+ * @throws Error when the markers are missing or out of order
+ */
+export function replaceBlock(text: string, startMarker: string, endMarker: string, block: string): string {
+  const start = text.indexOf(startMarker);
+  const end = text.indexOf(endMarker);
+  if (start < 0 || end < start) {
+    throw new Error(`README.md has no ${startMarker} ... ${endMarker} block to replace`);
+  }
+  return `${text.slice(0, start + startMarker.length)}\n${block}\n${text.slice(end)}`;
 }
 
 /**
@@ -203,12 +232,7 @@ export function buildReport(inputs: ReportInputs, options: BuildReportOptions): 
  * @throws Error when the markers are missing or out of order
  */
 export function replaceHeadline(readme: string, headline: string): string {
-  const start = readme.indexOf(HEADLINE_START);
-  const end = readme.indexOf(HEADLINE_END);
-  if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${HEADLINE_START} ... ${HEADLINE_END} block to replace`);
-  }
-  return `${readme.slice(0, start + HEADLINE_START.length)}\n${headline}\n${readme.slice(end)}`;
+  return replaceBlock(readme, HEADLINE_START, HEADLINE_END, headline);
 }
 
 /** Options of {@link writeReport}. */
@@ -242,8 +266,10 @@ export function writeReport(options: WriteReportOptions): string {
     if (options.quick)
       throw new Error('--readme takes the numbers of a full run: run `pnpm bench report --readme`');
     const readmePath = join(repoRoot, 'README.md');
-    writeFileSync(readmePath, replaceHeadline(readFileSync(readmePath, 'utf8'), report.headline));
-    log('updated the headline block of README.md');
+    let readme = replaceHeadline(readFileSync(readmePath, 'utf8'), report.headline);
+    if (report.accuracy) readme = replaceBlock(readme, ACCURACY_START, ACCURACY_END, report.accuracy);
+    writeFileSync(readmePath, readme);
+    log(`updated the headline${report.accuracy ? ' and accuracy blocks' : ' block'} of README.md`);
   }
   return path;
 }

@@ -3,11 +3,14 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  ACCURACY_END,
+  ACCURACY_START,
   buildReport,
   HEADLINE_END,
   HEADLINE_START,
   loadReportInputs,
   type ReportInputs,
+  replaceBlock,
   replaceHeadline,
 } from '../src/report.ts';
 import { cliFixture, coreEmFixture, segmentationFixture } from './fixtures.ts';
@@ -160,6 +163,17 @@ describe('replaceHeadline', () => {
       `# mixseg\n\nintro\n${HEADLINE_START}\n| new | numbers |\n${HEADLINE_END}\n\nmore\n`,
     );
     expect(replaceHeadline(updated, '| new | numbers |')).toBe(updated);
+  });
+
+  it('fills the accuracy block with the cross-dataset table of the segmentation run, and leaves the rest', () => {
+    const { accuracy } = render({ segmentation: segmentationFixture() });
+    expect(accuracy).toMatch(/^\| dataset \| n \|/);
+    expect(accuracy).toContain('pnpm bench segmentation');
+    expect(render({ coreEm: coreEmFixture() }).accuracy).toBeUndefined();
+    const readme = `a\n${ACCURACY_START}\nold\n${ACCURACY_END}\nb\n`;
+    expect(replaceBlock(readme, ACCURACY_START, ACCURACY_END, accuracy!)).toBe(
+      `a\n${ACCURACY_START}\n${accuracy}\n${ACCURACY_END}\nb\n`,
+    );
   });
 
   it('throws when the README has no headline block', () => {
