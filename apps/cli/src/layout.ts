@@ -125,4 +125,11 @@ export function datasetDescription(
  * The output folder's `.bidsignore`: the files of a run that BIDS-Derivatives do not name (the
  * preview pictures, the saved models, the study summaries), so that a validator passes over them.
  */
-export const BIDS_IGNORE = ['*_preview.png', '*_model.json', 'summary*.tsv', 'summary*.json', ''].join('\n');
+export const BIDS_IGNORE = [
+  '*_preview.png',
+  '*_model.json',
+  'summary*.tsv',
+  'summary*.json',
+  'report.html',
+  '',
+].join('\n');

@@ -1,248 +1,233 @@
 /**
- * `<stem>_preview.png`: what a person glances at before opening the viewer. A montage of up to
- * nine axial slices through the labelled region with the labels blended over the image, and below
- * it two small plots: the intensity histogram of the first channel inside the labels with the
- * fitted Gaussians (weighted, and their sum), and the convergence curve (mean log-likelihood per
- * voxel at each EM iteration, both stages). The plots are SVG, rasterised by sharp.
+ * `<stem>_preview.png`: the quality-control picture of one subject, 720 pixels wide. From the top:
+ * the subject's name and how the image is stored and drawn; rows of axial, coronal and sagittal
+ * slices through the labelled region in the anatomical frame, neurological convention (the
+ * patient's left on the picture's left), with direction letters and each class drawn as its outline
+ * over the image; the legend (class colours, names, volumes in mL, warnings) beside the bias
+ * field's central slices when one was estimated; the intensity histogram with the fitted model and
+ * the convergence curve, both with axes. Images are painted as RGB pixels, text and plots are one
+ * SVG over them (DejaVu Sans), rasterised by sharp; every text is laid out with a width never
+ * narrower than the rendered one, so none is cut off.
  */
+import { basename } from 'node:path';
 import { type Segmentation, type Volume, writeFileAtomic } from '@mixseg/imaging/node';
 import sharp from 'sharp';
+import { stemOf } from './inputs.ts';
 import type { ClassEntry } from './outputs.ts';
+import { convergenceChart, type Drawing, drawingSvg, histogramChart, type Rect } from './preview-chart.ts';
+import { type AnatomicalFrame, anatomicalFrame, worldPosition } from './preview-frame.ts';
+import { biasPanel, legend } from './preview-legend.ts';
+import {
+  type Canvas,
+  labelledBox,
+  type MontageRow,
+  montageLayout,
+  normalAxis,
+  paintTile,
+  tileLetters,
+} from './preview-montage.ts';
+import { type TextItem, wrapText } from './preview-text.ts';
+import { intensityWindow } from './preview-values.ts';
 
-/** Largest number of slices in the montage. */
-const MAX_SLICES = 9;
-/** Width the montage is scaled to (nearest neighbour, so labels stay crisp). */
-const MONTAGE_WIDTH = 720;
-const PLOT_WIDTH = 360;
-const PLOT_HEIGHT = 220;
-const OPACITY = 0.4;
+/** Width of the picture in pixels. */
+export const PREVIEW_WIDTH = 720;
+const PADDING = 12;
+const CHART_HEIGHT = 280;
+/** The convention the slices are drawn in (FSLeyes' and NiiVue's default). */
+export const CONVENTION = 'neurological';
+
+export interface PreviewOptions {
+  /** Printed at the top; default: the image file's name without its extension. */
+  subject?: string;
+}
+
+/** The picture before rasterising: its pixels, the SVG drawn over them and where everything is. */
+export interface PreviewPicture {
+  width: number;
+  height: number;
+  /** RGB, 3 bytes per pixel. */
+  pixels: Uint8Array;
+  /** The whole overlay (text, plots, swatches), same size as the picture. */
+  svg: string;
+  /** Every text in the overlay. */
+  texts: TextItem[];
+  montage: MontageRow[];
+  regions: { header: Rect; montage: Rect; legend: Rect; bias: Rect | undefined; charts: Rect };
+}
 
 function hexToRgb(hex: string): [number, number, number] {
   const value = Number.parseInt(hex.slice(1), 16);
   return [(value >> 16) & 255, (value >> 8) & 255, value & 255];
 }
 
-/** 1st and 99th percentiles of the labelled voxels (a strided subsample of at most 200 000). */
-function intensityWindow(data: ArrayLike<number>, labels: Uint8Array): [number, number] {
-  let count = 0;
-  for (let v = 0; v < labels.length; v++) if (labels[v]! > 0) count++;
-  const stride = Math.max(1, Math.floor(count / 200_000));
-  const values: number[] = [];
-  for (let v = 0, seen = 0; v < labels.length; v++) {
-    if (labels[v]! > 0 && seen++ % stride === 0 && Number.isFinite(data[v]!)) values.push(data[v]!);
-  }
-  if (values.length === 0) return [0, 1];
-  values.sort((a, b) => a - b);
-  const low = values[Math.floor(0.01 * (values.length - 1))]!;
-  const high = values[Math.floor(0.99 * (values.length - 1))]!;
-  return high > low ? [low, high] : [low, low + 1];
-}
+const round = (x: number) => Math.round(x * 100) / 100;
 
-/** Evenly spaced z indices through the labelled slab. */
-function montageSlices(labels: Uint8Array, dims: readonly [number, number, number]): number[] {
-  const [nx, ny, nz] = dims;
-  let first = nz;
-  let last = -1;
-  for (let z = 0; z < nz; z++) {
-    const slice = labels.subarray(z * nx * ny, (z + 1) * nx * ny);
-    if (slice.some((label) => label > 0)) {
-      first = Math.min(first, z);
-      last = z;
+/** How the image is stored and drawn, for the header. */
+function orientationNote(image: Volume, frame: AnatomicalFrame): string {
+  const [nx, ny, nz] = image.dims;
+  const size = `${nx} x ${ny} x ${nz} voxels of ${image.spacing.map(round).join(' x ')} mm`;
+  switch (frame.source) {
+    case 'affine': {
+      const transform = image.geometry.sformCode > 0 ? 'sform' : 'qform';
+      return `stored ${frame.storedCodes} (${transform}), ${size}; drawn ${CONVENTION}: the patient's left on the picture's left`;
+    }
+    case 'unknown':
+      return `${size}; no sform or qform, so the orientation is unknown: drawn as if stored RAS, without direction letters`;
+    case 'raster':
+      return `a 2-D ${image.source.format.toUpperCase()} image, ${size}: drawn as stored (no anatomical directions)`;
+    default: {
+      const never: never = frame.source;
+      throw new TypeError(`unknown orientation source ${String(never)}`);
     }
   }
-  if (last < 0) return [Math.floor(nz / 2)];
-  const n = Math.min(MAX_SLICES, last - first + 1);
-  return Array.from({ length: n }, (_, i) => Math.round(first + ((i + 1) * (last - first)) / (n + 1)));
 }
 
-/** RGB pixels of the montage (rows of slices, y up as in the radiological picture of a RAS volume). */
-function montagePixels(
-  image: Volume,
-  labels: Uint8Array,
-  classes: readonly ClassEntry[],
-): { pixels: Uint8Array; width: number; height: number } {
-  const [nx, ny] = image.dims;
-  const slices = montageSlices(labels, image.dims);
-  const columns = Math.ceil(Math.sqrt(slices.length));
-  const rows = Math.ceil(slices.length / columns);
-  const width = columns * nx;
-  const height = rows * ny;
-  const pixels = new Uint8Array(width * height * 3);
-  const [low, high] = intensityWindow(image.data, labels);
-  const colours = classes.map((c) => hexToRgb(c.color));
-  slices.forEach((z, tile) => {
-    const left = (tile % columns) * nx;
-    const top = Math.floor(tile / columns) * ny;
-    for (let y = 0; y < ny; y++) {
-      for (let x = 0; x < nx; x++) {
-        const voxel = x + nx * (y + ny * z);
-        const value = image.data[voxel]!;
-        const grey = value >= high ? 255 : value > low ? ((value - low) * 255) / (high - low) : 0;
-        const colour = colours[labels[voxel]! - 1];
-        const pixel = ((top + ny - 1 - y) * width + left + x) * 3;
-        for (let c = 0; c < 3; c++) {
-          pixels[pixel + c] = Math.round(colour ? (1 - OPACITY) * grey + OPACITY * colour[c]! : grey);
-        }
-      }
-    }
+/** The caption above a row of slices: the plane and where its slices are. */
+function rowCaption(row: MontageRow, image: Volume, frame: AnatomicalFrame): string {
+  const normal = normalAxis(row.plane);
+  if (frame.source === 'raster') return 'the image';
+  if (frame.source === 'unknown') {
+    const axis = 'ijk'[frame.axes[normal]!.stored]!;
+    return `${row.plane} (assumed) slices at ${axis} = ${row.tiles.map((tile) => tile.slice).join(', ')}`;
+  }
+  const crop = row.tiles[0]!.crop;
+  const positions = row.tiles.map((tile) => {
+    const centre = [0, 1, 2].map((w) => Math.round((crop.lo[w]! + crop.hi[w]!) / 2)) as [
+      number,
+      number,
+      number,
+    ];
+    centre[normal] = tile.slice;
+    return Math.round(worldPosition(image, frame, centre)[normal]!);
   });
-  return { pixels, width, height };
-}
-
-const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
-function polyline(points: [number, number][], colour: string, extra = ''): string {
-  const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  return `<polyline points="${d}" fill="none" stroke="${colour}" stroke-width="1.5" ${extra}/>`;
-}
-
-/** The histogram of channel 1 inside the labels, with the fitted Gaussians. */
-function histogramSvg(image: Volume, result: Segmentation, classes: readonly ClassEntry[]): string {
-  const margin = { left: 10, right: 10, top: 24, bottom: 22 };
-  const w = PLOT_WIDTH - margin.left - margin.right;
-  const h = PLOT_HEIGHT - margin.top - margin.bottom;
-  // the model is fitted to the bias-corrected intensities: histogram those, so the curves match
-  const field = result.biasFields?.[0];
-  let values = image.data;
-  if (field) {
-    values = new Float32Array(image.data.length);
-    for (let v = 0; v < values.length; v++)
-      values[v] = field[v]! > 0 ? image.data[v]! / field[v]! : image.data[v]!;
-  }
-  const [low, high] = intensityWindow(values, result.labels);
-  const span = (high - low) * 1.2;
-  const from = low - 0.1 * (high - low);
-  const nBins = 80;
-  const counts = new Float64Array(nBins);
-  let total = 0;
-  for (let v = 0; v < result.labels.length; v++) {
-    if (result.labels[v] === 0) continue;
-    const bin = Math.floor(((values[v]! - from) / span) * nBins);
-    if (bin >= 0 && bin < nBins) counts[bin]!++;
-    total++;
-  }
-  const binWidth = span / nBins;
-  // Gaussians as densities times the voxel count times the bin width: the same scale as the bars.
-  // They are drawn only when the model is in the image's units (no intensity preparation).
-  const model = result.model;
-  const showModel = result.options.preparation === 'none';
-  const curves = showModel
-    ? model.means.map((mean, k) => {
-        const sd = Math.sqrt(model.covariances[k]![0]![0]!);
-        return Array.from({ length: 161 }, (_, i) => {
-          const x = from + (i / 160) * span;
-          const z = (x - mean[0]!) / sd;
-          return [
-            x,
-            (model.weights[k]! * total * binWidth * Math.exp(-0.5 * z * z)) / (sd * Math.sqrt(2 * Math.PI)),
-          ];
-        });
-      })
-    : [];
-  const peak = Math.max(...counts, ...curves.flatMap((curve) => curve.map(([, y]) => y!)), 1);
-  const px = (x: number) => margin.left + ((x - from) / span) * w;
-  const py = (y: number) => margin.top + h - (y / peak) * h;
-  const bars = [...counts]
-    .map((count, bin) => {
-      const x = margin.left + (bin / nBins) * w;
-      const y = py(count);
-      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(w / nBins).toFixed(2)}" height="${(margin.top + h - y).toFixed(1)}" fill="#bbbbbb"/>`;
-    })
-    .join('');
-  const lines = curves.map((curve, k) =>
-    polyline(
-      curve.map(([x, y]) => [px(x!), py(y!)]),
-      classes[k]!.color,
-    ),
-  );
-  if (curves.length > 0) {
-    const sum = curves[0]!.map(
-      ([x], i) => [px(x!), py(curves.reduce((s, curve) => s + curve[i]![1]!, 0))] as [number, number],
-    );
-    lines.push(polyline(sum, '#000000', 'stroke-dasharray="4 3"'));
-  }
-  const what = field ? 'bias-corrected histogram' : 'intensity histogram';
-  const title = showModel ? `${what} and fitted Gaussians` : what;
-  return [
-    `<text x="${margin.left}" y="16" font-size="13" font-family="sans-serif">${escapeXml(title)}</text>`,
-    bars,
-    ...lines,
-    `<text x="${margin.left}" y="${PLOT_HEIGHT - 6}" font-size="11" font-family="sans-serif">${low.toPrecision(4)}</text>`,
-    `<text x="${margin.left + w}" y="${PLOT_HEIGHT - 6}" font-size="11" font-family="sans-serif" text-anchor="end">${high.toPrecision(4)}</text>`,
-  ].join('');
+  return `${row.plane} slices at ${'xyz'[normal]} = ${positions.join(', ')} mm`;
 }
 
 /**
- * Mean log-likelihood per voxel at every iteration: the mixture stage, then the spatial stage, each
- * on its own vertical scale (the prior changes the likelihood's level, which would flatten the
- * first stage on a shared axis).
+ * Lays out and paints the preview of one subject.
+ * @param image the first channel (the grey image under the outlines and the histogram's intensities)
+ * @param result its segmentation: labels, model, traces, statistics, bias fields
  */
-function convergenceSvg(result: Segmentation): string {
-  const margin = { left: 10, right: 10, top: 24, bottom: 22 };
-  const w = PLOT_WIDTH - margin.left - margin.right;
-  const h = PLOT_HEIGHT - margin.top - margin.bottom;
-  const stages = [
-    { name: 'mixture', trace: result.mixture.logLikelihoodTrace, colour: '#4477aa' },
-    { name: 'spatial prior', trace: result.spatial?.logLikelihoodTrace ?? [], colour: '#ee6677' },
-  ].filter((stage) => stage.trace.some(Number.isFinite));
-  const final = result.spatial ?? result.mixture;
-  const iterations = result.mixture.nIter + (result.spatial?.nIter ?? 0);
-  const status = `${iterations} iterations, ${final.converged ? 'converged' : `NOT converged (${final.stopReason})`}`;
-  const parts = [
-    `<text x="${margin.left}" y="16" font-size="13" font-family="sans-serif">log-likelihood: ${escapeXml(status)}</text>`,
-  ];
-  const total = stages.reduce((sum, stage) => sum + stage.trace.length, 0);
-  let offset = 0;
-  for (const stage of stages) {
-    const values = stage.trace.filter(Number.isFinite);
-    const lowest = Math.min(...values);
-    const highest = Math.max(...values);
-    const range = highest > lowest ? highest - lowest : 1;
-    const left = margin.left + (offset / total) * w;
-    const width = (stage.trace.length / total) * w;
-    const px = (i: number) => left + (stage.trace.length > 1 ? (i / (stage.trace.length - 1)) * width : 0);
-    const py = (y: number) => margin.top + h - ((y - lowest) / range) * h;
-    parts.push(
-      polyline(
-        stage.trace.map((y, i) => [px(i), py(y)]),
-        stage.colour,
-      ),
-      `<text x="${left + 2}" y="${PLOT_HEIGHT - 6}" font-size="11" font-family="sans-serif" fill="${stage.colour}">${stage.name} ${lowest.toPrecision(4)}..${highest.toPrecision(4)}</text>`,
-    );
-    offset += stage.trace.length;
+export function previewPicture(
+  image: Volume,
+  result: Segmentation,
+  classes: readonly ClassEntry[],
+  options: PreviewOptions = {},
+): PreviewPicture {
+  const width = PREVIEW_WIDTH;
+  const inner = width - 2 * PADDING;
+  const texts: TextItem[] = [];
+  const svg: string[] = [];
+  const add = (drawing: Drawing) => {
+    svg.push(...drawing.svg);
+    texts.push(...drawing.texts);
+  };
+  const subject =
+    options.subject ?? (image.source.path === '<memory>' ? 'image' : stemOf(basename(image.source.path)));
+  const frame = anatomicalFrame(image);
+
+  // header: the name (wrapped, never cut), then how the image is stored and drawn
+  let y = PADDING;
+  for (const line of wrapText(subject, 18, inner)) {
+    y += 20;
+    texts.push({ text: line, x: PADDING, y, size: 18, bold: true });
   }
-  return parts.join('');
+  y += 2;
+  for (const line of wrapText(orientationNote(image, frame), 11, inner)) {
+    y += 14;
+    texts.push({ text: line, x: PADDING, y, size: 11, fill: '#333333' });
+  }
+  y += 8;
+  const header: Rect = { left: 0, top: 0, width, height: y };
+
+  // the slices
+  const labelled = labelledBox(result.labels, frame, image.dims[0], image.dims[1]);
+  const montage = montageLayout(frame, labelled, width, y);
+  for (const row of montage.rows) {
+    // at most about 60 characters: one line
+    texts.push({
+      text: rowCaption(row, image, frame),
+      x: PADDING,
+      y: row.captionTop + 13,
+      size: 11,
+      bold: true,
+    });
+    if (frame.source === 'affine') for (const tile of row.tiles) texts.push(...tileLetters(tile));
+  }
+  const montageRect: Rect = { left: 0, top: y, width, height: montage.height };
+  y += montage.height + 10;
+
+  // legend, and the bias field beside it
+  const field = result.biasFields?.[0];
+  const biasWidth = field ? 250 : 0;
+  const legendRect: Rect = { left: PADDING, top: y, width: inner - (field ? biasWidth + 16 : 0), height: 0 };
+  const classLegend = legend(legendRect, result, classes);
+  add(classLegend);
+  legendRect.height = classLegend.height;
+  let biasRect: Rect | undefined;
+  let paintBias: ((canvas: Canvas) => void) | undefined;
+  if (field) {
+    biasRect = { left: width - PADDING - biasWidth, top: y, width: biasWidth, height: 0 };
+    const panel = biasPanel(biasRect, field, result.labels, frame, labelled);
+    add(panel);
+    biasRect.height = panel.height;
+    paintBias = panel.paint;
+  }
+  y += Math.max(legendRect.height, biasRect?.height ?? 0) + 6;
+
+  // the plots
+  const charts: Rect = { left: PADDING, top: y, width: inner, height: CHART_HEIGHT };
+  const half = Math.floor((inner - 24) / 2);
+  const colours = classes.map((c) => c.color);
+  add(histogramChart({ left: PADDING, top: y, width: half, height: CHART_HEIGHT }, image, result, colours));
+  add(convergenceChart({ left: width - PADDING - half, top: y, width: half, height: CHART_HEIGHT }, result));
+  y += CHART_HEIGHT + PADDING;
+
+  const height = y;
+  const canvas: Canvas = { pixels: new Uint8Array(width * height * 3).fill(255), width, height };
+  const window = intensityWindow(image.data, result.labels);
+  const rgb = classes.map((c) => hexToRgb(c.color));
+  for (const row of montage.rows) {
+    // black behind the tiles
+    canvas.pixels.fill(0, row.tilesTop * width * 3, (row.captionTop + row.height) * width * 3);
+    for (const tile of row.tiles) paintTile(canvas, tile, frame, image.data, result.labels, window, rgb);
+  }
+  paintBias?.(canvas);
+  const overlay = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`,
+    ...svg,
+    drawingSvg({ svg: [], texts }),
+    '</svg>',
+  ].join('');
+  return {
+    width,
+    height,
+    pixels: canvas.pixels,
+    svg: overlay,
+    texts,
+    montage: montage.rows,
+    regions: { header, montage: montageRect, legend: legendRect, bias: biasRect, charts },
+  };
 }
 
-/** Writes the preview PNG (atomically). */
+/** The picture as PNG bytes. */
+export async function renderPreview(picture: PreviewPicture): Promise<Buffer> {
+  return sharp(picture.pixels, { raw: { width: picture.width, height: picture.height, channels: 3 } })
+    .composite([{ input: Buffer.from(picture.svg), left: 0, top: 0 }])
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+/**
+ * Writes the preview PNG of one subject (atomically).
+ * @param image the first channel; `result` its segmentation; `classes` the class table (names, colours)
+ */
 export async function writePreview(
   path: string,
   image: Volume,
   result: Segmentation,
   classes: readonly ClassEntry[],
+  options: PreviewOptions = {},
 ): Promise<void> {
-  const montage = montagePixels(image, result.labels, classes);
-  const montageHeight = Math.max(1, Math.round((montage.height * MONTAGE_WIDTH) / montage.width));
-  const montagePng = await sharp(montage.pixels, {
-    raw: { width: montage.width, height: montage.height, channels: 3 },
-  })
-    .resize(MONTAGE_WIDTH, montageHeight, { kernel: 'nearest', fit: 'fill' })
-    .png()
-    .toBuffer();
-  const width = Math.max(MONTAGE_WIDTH, 2 * PLOT_WIDTH);
-  const svg = (body: string) =>
-    Buffer.from(
-      `<svg xmlns="http://www.w3.org/2000/svg" width="${PLOT_WIDTH}" height="${PLOT_HEIGHT}"><rect width="100%" height="100%" fill="#ffffff"/>${body}</svg>`,
-    );
-  const bytes = await sharp({
-    create: { width, height: montageHeight + PLOT_HEIGHT, channels: 3, background: '#ffffff' },
-  })
-    .composite([
-      { input: montagePng, left: 0, top: 0 },
-      { input: svg(histogramSvg(image, result, classes)), left: 0, top: montageHeight },
-      { input: svg(convergenceSvg(result)), left: PLOT_WIDTH, top: montageHeight },
-    ])
-    .png({ compressionLevel: 9 })
-    .toBuffer();
-  await writeFileAtomic(path, bytes);
+  await writeFileAtomic(path, await renderPreview(previewPicture(image, result, classes, options)));
 }

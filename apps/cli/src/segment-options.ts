@@ -40,6 +40,7 @@ export type SegmentCommandOptions = Record<string, unknown> & {
   saveRestored?: boolean;
   probabilities?: boolean;
   preview?: boolean;
+  report?: boolean;
   json?: boolean;
   memoryBudget?: number;
 };
@@ -126,6 +127,11 @@ export function addSegmentOptions(command: Command): void {
     .option(
       '--preview',
       'also write <stem>_preview.png: slices with labels, histogram with the fitted model, convergence',
+    )
+    .option(
+      '--report',
+      "also write the folder's report.html: every subject's preview and class volumes on one page, outliers first " +
+        '(a volume with a robust z-score beyond 3 over the folder); implies --preview',
     )
     .option('--json', 'print only the summary, as JSON, on stdout (no progress)');
 }
@@ -283,7 +289,8 @@ export async function resolveSettings(options: SegmentCommandOptions, io: CliIo)
     outDir: resolve(io.cwd, options.outDir ?? DEFAULT_OUT_DIR),
     probabilities: options.probabilities !== false,
     saveModel: options.saveModel === true,
-    preview: options.preview === true,
+    preview: options.preview === true || options.report === true,
+    report: options.report === true,
     saveBiasField: options.saveBiasField === true,
     saveRestored: options.saveRestored === true,
     overwrite: options.overwrite === true,

@@ -28,6 +28,8 @@ export interface OutputFlags {
 }
 
 export interface SegmentSettings extends OutputFlags {
+  /** Also write the folder's report.html (a grid of every subject's preview; implies the previews). */
+  report: boolean;
   /**
    * The segmentation options, resolved (every key of the option table; mask and atlas files as
    * absolute paths; with --model, what the model was fitted under).

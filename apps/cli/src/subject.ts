@@ -241,7 +241,7 @@ async function writeOutputs(
     written.push(outputs.model);
   }
   if (outputs.preview) {
-    writes.push(writePreview(outputs.preview, reference, result, classes));
+    writes.push(writePreview(outputs.preview, reference, result, classes, { subject: task.subject.stem }));
     written.push(outputs.preview);
   }
   const fieldOf = (c: number) => {

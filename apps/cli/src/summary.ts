@@ -103,14 +103,15 @@ export function countRows(rows: readonly SummaryRow[]) {
 
 /**
  * Writes summary[_shard-IofN].tsv and .json, merged with what the folder holds; returns the TSV's
- * path and the JSON document (whose counts are this run's, and whose subjects are the study's).
+ * path, the JSON document (whose counts are this run's, and whose subjects are the study's) and the
+ * merged rows.
  */
 export async function writeSummary(
   outDir: string,
   shard: { index: number; count: number },
   rows: readonly SummaryRow[],
   classes: readonly ClassEntry[],
-): Promise<{ tsvPath: string; document: Record<string, unknown> }> {
+): Promise<{ tsvPath: string; document: Record<string, unknown>; merged: SummaryRow[] }> {
   const suffix = shard.count > 1 ? `_shard-${shard.index}of${shard.count}` : '';
   const jsonPath = join(outDir, `summary${suffix}.json`);
   const tsvPath = join(outDir, `summary${suffix}.tsv`);
@@ -125,5 +126,5 @@ export async function writeSummary(
   };
   await writeFileAtomic(tsvPath, summaryTsv(merged, classes));
   await writeFileAtomic(jsonPath, `${JSON.stringify(document, null, 2)}\n`);
-  return { tsvPath, document };
+  return { tsvPath, document, merged };
 }

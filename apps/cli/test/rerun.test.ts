@@ -206,6 +206,27 @@ describe("the study's files", () => {
   });
 });
 
+describe('the batch report', () => {
+  it('writes report.html with every subject of the folder, linked to previews that exist', async () => {
+    const out = join(folder.path, 'report');
+    const result = await runInProcess(['segment', join(folder.path, 'in'), '-o', out, '--report']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`report in ${join(out, 'report.html')}`);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    const links = [...html.matchAll(/src="([^"]+\.png)"/g)].map((m) => decodeURIComponent(m[1]!));
+    expect(links.sort()).toEqual([
+      'sub-01_T1w_preview.png',
+      'sub-02_T1w_preview.png',
+      'sub-03_T1w_preview.png',
+    ]);
+    for (const link of links) expect((await stat(join(out, link))).size).toBeGreaterThan(10_000);
+    // a rerun of one subject keeps the others in the report
+    await runInProcess(['segment', images[0]!, '-o', out, '--report', '--overwrite']);
+    const again = await readFile(join(out, 'report.html'), 'utf8');
+    for (const stem of ['sub-01_T1w', 'sub-02_T1w', 'sub-03_T1w']) expect(again).toContain(stem);
+  });
+});
+
 describe('BIDS inputs', () => {
   it('give BIDS-Derivatives: the dataset mirrored, a dataset_description, Sources as BIDS URIs', async () => {
     const raw = join(folder.path, 'bids');

@@ -25,6 +25,7 @@ import { estimateSubjectMemory } from '../memory-budget.ts';
 import { classTable, type SubjectLayout, type SummaryRow, summaryRecord } from '../outputs.ts';
 import { type PoolTask, runPool } from '../pool.ts';
 import { describeVolumes, ProgressReporter } from '../progress.ts';
+import { writeBatchReport } from '../report.ts';
 import { resumeDecision } from '../resume.ts';
 import { addSegmentOptions, resolveSettings, type SegmentCommandOptions } from '../segment-options.ts';
 import { classesOf, maskFileOf, type SegmentSettings } from '../settings.ts';
@@ -263,14 +264,20 @@ async function runSegment(
   const ordered = subjects.map((s) => rows.get(s.stem)!).filter(Boolean);
   const counts = countRows(ordered);
   let tsvPath: string;
+  let studyRows: SummaryRow[];
   try {
-    ({ tsvPath } = await writeSummary(settings.outDir, settings.shard, ordered, classes));
+    ({ tsvPath, merged: studyRows } = await writeSummary(settings.outDir, settings.shard, ordered, classes));
   } catch (error) {
     // the subjects' own outputs are complete; only the study's summary is missing
     io.stderr(
       `${describeWriteError(error, join(settings.outDir, 'summary.tsv'))}: the subjects' outputs are written; rerun to write the summary\n`,
     );
     return EXIT_FAILURE;
+  }
+  let reportPath: string | undefined;
+  if (settings.report) {
+    reportPath = join(settings.outDir, 'report.html');
+    await studyWrite(reportPath, () => writeBatchReport(settings.outDir, studyRows, classes));
   }
   if (settings.json) {
     const document = {
@@ -287,7 +294,7 @@ async function runSegment(
       io.stdout(`${ordered[0]!.subject}: ${describeVolumes(ordered[0]!)}\n`);
     }
     io.stdout(
-      `${counts.total} subject(s): ${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed; summary in ${tsvPath}\n`,
+      `${counts.total} subject(s): ${counts.done} done, ${counts.skipped} skipped, ${counts.failed} failed; summary in ${tsvPath}${reportPath ? `, report in ${reportPath}` : ''}\n`,
     );
     for (const row of ordered.filter((r) => r.status === 'failed')) io.stderr(`failed: ${row.error}\n`);
     // a result that contradicts the declared image type is said on the terminal; the other
