@@ -2,9 +2,10 @@
  * Test fixture: a mixseg results folder, as the CLI writes it, made from small phantoms with
  * @mixseg/imaging's own segment() and writers, so that the viewer's tests do not depend on the
  * CLI. Per subject S: `S.nii.gz` (the image), `S_dseg.nii.gz`, `S_label-<ABBR>_probseg.nii.gz`,
- * `S_dseg.json`; once: `dseg.tsv` and `summary.tsv`.
+ * `S_dseg.json`, optionally `S_desc-biasfield.nii.gz` and `S_desc-restore.nii.gz` (as the CLI's
+ * --save-bias-field and --save-restored write them); once: `dseg.tsv` and `summary.tsv`.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serializeGaussianMixture, serializePartialVolumeMixture } from '@mixseg/core';
 import {
@@ -32,6 +33,15 @@ export interface FixtureOptions {
   segment?: SegmentOptions;
   /** Write summary.tsv. Default true. */
   summary?: boolean;
+  /** Write `S_desc-biasfield.nii.gz`, the estimated field (float32, 0 outside the mask). Default false. */
+  biasField?: boolean;
+  /** Write `S_desc-restore.nii.gz`, the bias-corrected image (float32). Default false. */
+  restored?: boolean;
+  /**
+   * Segment the first subject only and copy its files under every other stem: a large study
+   * (1 mm, several subjects) in the time of one segmentation. Default false.
+   */
+  copyFirst?: boolean;
 }
 
 export interface FixtureSubject {
@@ -53,6 +63,13 @@ export async function writeResultsFolder(
   const written: FixtureSubject[] = [];
   const summaryRows: string[][] = [];
   for (const [n, stem] of stems.entries()) {
+    const first = written[0];
+    if (options.copyFirst && first) {
+      await copySubject(folder, first.stem, stem);
+      summaryRows.push(summaryRow(stem, first.segmentation));
+      written.push({ ...first, stem });
+      continue;
+    }
     const { image } = generatePhantom({ ...FIXTURE_PHANTOM, seed: n + 1, ...options.phantom });
     const segmentOptions: SegmentOptions = { seed: 0, ...options.segment };
     const started = performance.now();
@@ -73,10 +90,37 @@ export async function writeResultsFolder(
         classProbabilityImage(segmentation.probabilities!, K, k, image),
       );
     }
+    const field = segmentation.biasFields?.[0];
+    if ((options.biasField || options.restored) && !field) {
+      throw new Error('biasField and restored need a segmentation with bias correction');
+    }
+    if (options.biasField && field) {
+      // as the CLI's --save-bias-field: float32, 1 = no bias, 0 outside the mask
+      await writeNifti(join(folder, `${stem}_desc-biasfield.nii.gz`), {
+        data: field,
+        dims: image.dims,
+        datatype: 'float32',
+        geometry: image.geometry,
+        description: 'mixseg bias field of channel 1 (1 = none)',
+      });
+    }
+    if (options.restored && field) {
+      // as the CLI's --save-restored: corrected = input / field where the field is set
+      const corrected = Float32Array.from(image.data, (x, v) => (field[v]! > 0 ? x / field[v]! : x));
+      await writeNifti(join(folder, `${stem}_desc-restore.nii.gz`), {
+        data: corrected,
+        dims: image.dims,
+        datatype: 'float32',
+        geometry: image.geometry,
+        description: 'mixseg bias-corrected channel 1',
+      });
+    }
+    const bias = segmentation.options.biasCorrection;
     const sidecar = {
       Software: 'mixseg 0.1.0 (test fixture)',
       Inputs: [`/data/raw/${stem}.nii.gz`],
-      Options: segmentation.options,
+      // the CLI records the bias options as biasCorrection (a switch) and biasFwhm (mm or null)
+      Options: { ...segmentation.options, biasCorrection: bias !== false, biasFwhm: bias ? bias.fwhm : null },
       Model: JSON.parse(serializeGaussianMixture(segmentation.model)),
       PartialVolumeModel: segmentation.partialVolume
         ? JSON.parse(serializePartialVolumeMixture(segmentation.partialVolume))
@@ -99,13 +143,7 @@ export async function writeResultsFolder(
       Timings: { ...segmentation.timings, Total: seconds },
     };
     await writeFile(join(folder, `${stem}_dseg.json`), `${JSON.stringify(sidecar, null, 2)}\n`);
-    summaryRows.push([
-      stem.replace(/_T1w$/, ''),
-      'ok',
-      `/data/raw/${stem}.nii.gz`,
-      `${stem}_dseg.nii.gz`,
-      ...segmentation.statistics.map((entry) => entry.volumeMl.toFixed(3)),
-    ]);
+    summaryRows.push(summaryRow(stem, segmentation));
     written.push({ stem, image, segmentation });
   }
   const table = FIXTURE_LABELS.map((entry) =>
@@ -119,4 +157,26 @@ export async function writeResultsFolder(
     await writeFile(join(folder, 'summary.tsv'), `${lines.join('\n')}\n`);
   }
   return written;
+}
+
+function summaryRow(stem: string, segmentation: Segmentation): string[] {
+  return [
+    stem.replace(/_T1w$/, ''),
+    'ok',
+    `/data/raw/${stem}.nii.gz`,
+    `${stem}_dseg.nii.gz`,
+    ...segmentation.statistics.map((entry) => entry.volumeMl.toFixed(3)),
+  ];
+}
+
+/** Copies every file of subject `from` (its stem's files) to the same names under stem `to`. */
+async function copySubject(folder: string, from: string, to: string): Promise<void> {
+  for (const name of await readdir(folder)) {
+    if (!(name === `${from}.nii.gz` || name.startsWith(`${from}_`))) continue;
+    const target = join(folder, `${to}${name.slice(from.length)}`);
+    if (name.endsWith('.json')) {
+      // the sidecar names its input: the copy names its own
+      await writeFile(target, (await readFile(join(folder, name), 'utf8')).replaceAll(from, to));
+    } else await copyFile(join(folder, name), target);
+  }
 }

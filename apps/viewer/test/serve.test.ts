@@ -36,6 +36,7 @@ describe('startViewerServer', () => {
   let root: string;
   let folder: string;
   let server: ViewerServer;
+  const log: string[] = [];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'mixseg-serve-'));
@@ -52,7 +53,7 @@ describe('startViewerServer', () => {
     await symlink(join(root, 'outside.txt'), join(folder, 'escape.txt'));
     await symlink(root, join(folder, 'escape-dir'));
     await symlink(join(folder, 'sub-01_dseg.json'), join(folder, 'inside-link.json'));
-    server = await startViewerServer({ folder, distDir: dist });
+    server = await startViewerServer({ folder, distDir: dist, log: (line) => log.push(line) });
   });
 
   afterAll(async () => {
@@ -82,6 +83,16 @@ describe('startViewerServer', () => {
       'sub/nested.tsv',
       'sub-01_dseg.json',
     ]);
+    expect(listing.truncated).toBe(false);
+    expect(listing.problems).toEqual([
+      { path: 'escape-dir', reason: 'a symlink to a folder; not followed' },
+      {
+        path: 'escape.txt',
+        reason:
+          'a symlink to a file outside the results folder that no sidecar beside it names as an input; not served',
+      },
+    ]);
+    expect(listing.inputs).toEqual({ 'sub-01_dseg.json': [] });
   });
 
   it.each([
@@ -107,7 +118,9 @@ describe('startViewerServer', () => {
     '/data/%',
   ])('refuses %s', async (path) => {
     const response = await rawRequest(server.url, path);
-    expect([400, 404]).toContain(response.status);
+    // 403 for the symlinks out of the folder (with the reason), 400 or 404 for the rest
+    expect(path.includes('escape') ? [403] : [400, 404]).toContain(response.status);
+    expect(log.at(-1)).toMatch(new RegExp(`^mixseg view: ${response.status} GET `));
     expect(response.body).not.toContain('outside the folder');
     expect(response.body).not.toContain('root:');
     expect(response.body).not.toContain('secret');

@@ -36,3 +36,17 @@ function determinant(m: number[][]): number {
     a[2]! * (b[0]! * c[1]! - b[1]! * c[0]!)
   );
 }
+
+/**
+ * The world position (mm) of voxel [i, j, k]'s centre: the affine applied to the integer indices
+ * (NIfTI puts voxel centres at integer indices, so no half-voxel shift).
+ */
+export function voxelCentre(volume: Volume, ijk: readonly number[]): [number, number, number] {
+  const a = volume.affine;
+  const [i, j, k] = [ijk[0] ?? 0, ijk[1] ?? 0, ijk[2] ?? 0];
+  return [0, 1, 2].map((row) => a[row]![0]! * i + a[row]![1]! * j + a[row]![2]! * k + a[row]![3]!) as [
+    number,
+    number,
+    number,
+  ];
+}

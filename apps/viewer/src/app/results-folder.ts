@@ -4,8 +4,10 @@
  * sidecar (`S_dseg.json`) and the study summary (`summary.tsv`).
  *
  * For an input stem S the CLI writes `S_dseg.nii.gz` (labels), `S_label-<ABBR>_probseg.nii.gz` per
- * class, `S_dseg.json` and, once per folder, `dseg.tsv` and `summary.tsv`. The image itself is found
- * from the sidecar's `Inputs` (by base name, inside the folder) or as `S.nii.gz` / `S.nii`.
+ * class, `S_dseg.json`, optionally `S_desc-biasfield.nii.gz` (the bias field) and
+ * `S_desc-restore.nii.gz` (the bias-corrected image), and, once per folder, `dseg.tsv` and
+ * `summary.tsv`. The image itself is found from the sidecar's `Sources` (by base name, inside the
+ * folder), as `S.nii.gz` / `S.nii`, or else the bias-corrected image.
  */
 import {
   type GaussianMixture,
@@ -62,6 +64,10 @@ export interface SubjectFiles {
   /** Probability map per class abbreviation, in the order found. */
   probseg: { abbreviation: string; path: string }[];
   labelTable: string | undefined;
+  /** The saved bias field (`S_desc-biasfield[1][_T1w].nii.gz`; corrected = image / field), if any. */
+  biasField: string | undefined;
+  /** The bias-corrected image (`S_desc-restore[1][_T1w].nii.gz`), if any. */
+  restored: string | undefined;
 }
 
 /** Colours for labels that a table does not colour: FSLeyes-like, distinct on a grey image. */
@@ -286,9 +292,14 @@ export function subjectFiles(
     if (image) break;
   }
   image ??= findByName(`${stem}.nii.gz`) ?? findByName(`${stem}.nii`);
-  // else the bias-corrected image the CLI writes with --save-restored (`S_desc-restore[_T1w].nii.gz`)
-  const restorePattern = new RegExp(`^${escapeRegExp(stem)}_desc-restore(_[A-Za-z0-9]+)?\\.nii(\\.gz)?$`);
-  image ??= files.find((file) => directoryOf(file) === directory && restorePattern.test(baseName(file)));
+  // the outputs of --save-restored (`S_desc-restore[_T1w].nii.gz`) and --save-bias-field; with several
+  // channels they are numbered from 1, and the first channel is the one the histogram shows
+  const derived = (desc: string) => {
+    const pattern = new RegExp(`^${escapeRegExp(stem)}_desc-${desc}1?(_[A-Za-z0-9]+)?\\.nii(\\.gz)?$`);
+    return files.find((file) => directoryOf(file) === directory && pattern.test(baseName(file)));
+  };
+  const restored = derived('restore');
+  image ??= restored;
   const probsegPattern = new RegExp(`^${escapeRegExp(stem)}_label-([A-Za-z0-9]+)_probseg\\.nii(\\.gz)?$`);
   const probseg = files
     .filter((file) => directoryOf(file) === directory)
@@ -306,6 +317,8 @@ export function subjectFiles(
     image,
     probseg,
     labelTable,
+    biasField: derived('biasfield'),
+    restored,
   };
 }
 
@@ -334,6 +347,8 @@ export function findSubjects(files: readonly string[], summary: SummaryRow[] | u
           image: undefined,
           probseg: [],
           labelTable: undefined,
+          biasField: undefined,
+          restored: undefined,
         };
       }
       return subjectFiles(files, dseg, row['subject']);

@@ -1,6 +1,6 @@
 /** Messages between the page and the segmentation worker. */
 import type { GaussianMixture } from '@mixseg/core';
-import type { ClassStatistics, SpatialPriorKind } from '@mixseg/imaging';
+import type { ClassStatistics, SpatialPriorKind, Volume } from '@mixseg/imaging';
 
 /** The options the page offers; everything else is segment()'s default, as in the CLI. */
 export interface BrowserSegmentOptions {
@@ -10,8 +10,8 @@ export interface BrowserSegmentOptions {
 }
 
 export interface SegmentRequest {
-  /** The image file's bytes (.nii or .nii.gz) and name. */
-  bytes: ArrayBuffer;
+  /** The image, as the page parsed it (a copy: the page keeps its own). */
+  image: Volume;
   name: string;
   options: BrowserSegmentOptions;
 }
@@ -22,6 +22,10 @@ export type SegmentMessage =
       type: 'done';
       labels: Uint8Array;
       probabilities: Float32Array | undefined;
+      /** The estimated bias field (corrected = image / field), when bias correction was on. */
+      biasField: Float32Array | undefined;
+      /** The model is in bias-corrected units. */
+      modelIsCorrected: boolean;
       model: GaussianMixture;
       mixtureTrace: number[];
       spatialTrace: number[];

@@ -1,8 +1,8 @@
 /**
- * Web Worker: parses the image and runs @mixseg/imaging's segment(), the same code the CLI runs,
- * posting progress at every EM iteration and the result (buffers transferred) at the end.
+ * Web Worker: runs @mixseg/imaging's segment() on the page's parsed image, the same code the CLI
+ * runs, posting progress at every EM iteration and the result (buffers transferred) at the end.
  */
-import { parseNifti, segment } from '@mixseg/imaging';
+import { segment } from '@mixseg/imaging';
 import type { SegmentMessage, SegmentRequest } from './segment-protocol.ts';
 
 const scope = self as unknown as {
@@ -11,10 +11,9 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = (event) => {
-  const { bytes, name, options } = event.data;
+  const { image, options } = event.data;
   try {
     const started = performance.now();
-    const image = parseNifti(new Uint8Array(bytes), name);
     const result = segment([image], {
       nClasses: options.nClasses,
       prior: options.prior,
@@ -22,13 +21,17 @@ scope.onmessage = (event) => {
       onIteration: ({ stage, iteration, meanLogLikelihood }) =>
         scope.postMessage({ type: 'progress', stage, iteration, meanLogLikelihood }),
     });
+    const biasField = result.biasFields?.[0];
     const transfer: Transferable[] = [result.labels.buffer];
     if (result.probabilities) transfer.push(result.probabilities.buffer);
+    if (biasField) transfer.push(biasField.buffer);
     scope.postMessage(
       {
         type: 'done',
         labels: result.labels,
         probabilities: result.probabilities,
+        biasField,
+        modelIsCorrected: result.options.biasCorrection !== false,
         model: result.model,
         mixtureTrace: result.mixture.logLikelihoodTrace,
         spatialTrace: result.spatial?.logLikelihoodTrace ?? [],

@@ -1,32 +1,44 @@
 /**
  * The viewer's local server (Node only): serves the built viewer, one results folder under
- * `/data/`, a listing of that folder, and the study-review marks. It listens on 127.0.0.1 by
- * default and answers only for that host name (so that a page on another site cannot reach it
- * through DNS rebinding), serves nothing outside the two folders (every path is checked after
- * decoding and again after following symlinks), and writes only `review.tsv`, atomically.
+ * `/data/`, the input images that the folder's sidecars name under `/inputs/`, a listing of that
+ * folder, and the study-review marks. It listens on 127.0.0.1 by default and answers only for that
+ * host name (so that a page on another site cannot reach it through DNS rebinding), serves nothing
+ * else outside the folder (every path is checked after decoding and again after following
+ * symlinks), and writes only `review.tsv`, atomically and under a lock that other servers on the
+ * same folder respect.
  *
- * Routes:
+ * Routes (answers to failures are `{ error }` with a one-line reason naming the path relative to
+ * the folder, and one line on the server's log):
  * - `GET /` and `GET /<asset>`: the built viewer (`distDir`).
- * - `GET /api/folder`: `{ name, files: [{ path, size }] }`, every regular file under the folder
- *   (paths relative, `/`-separated; hidden files and symlinks leaving the folder left out).
- * - `GET /data/<path>`: one file of the folder.
+ * - `GET /api/folder`: the {@link FolderListing} `{ name, files: [{ path, size }], truncated,
+ *   maxFiles, problems: [{ path, reason }], inputs: { <sidecar path>: [{ source, name, url?, path?,
+ *   size?, error? }] } }`: every regular file under the folder (paths relative, `/`-separated;
+ *   hidden files left out; symlinks leaving the folder only when a sidecar beside them names their
+ *   target), what could not be listed and why, and each sidecar's inputs with the URL to fetch
+ *   them. With an ETag (304 for If-None-Match).
+ * - `GET /data/<path>`: one file of the folder (ETag, Last-Modified, 304, one Range as 206).
+ * - `GET /inputs/<sidecar path>/<n>`: the sidecar's n-th input (`Sources`, else `Inputs`,
+ *   non-string entries left out), wherever it is, if it is an image (.nii, .nii.gz, .png, .jpg).
  * - `GET /api/review`: `{ marks: [{ subject, status, note, time }] }` from `review.tsv`.
  * - `PUT` or `POST /api/review` with a JSON body `{ subject, status: 'pass' | 'fail' | '', note }`:
  *   sets one subject's mark and answers with all marks.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  formatReviewTsv,
-  parseReviewTsv,
-  type ReviewMark,
-  validateReviewMark,
-} from '../shared/review-file.ts';
+import type { FolderListing } from '../shared/folder-listing.ts';
+import { type ReviewMark, validateReviewMark } from '../shared/review-file.ts';
+import { fileSystemHttpError, HttpError, oneLine } from './http-error.ts';
+import { type ListFolderOptions, listFolder, OUTSIDE_SYMLINK } from './list-folder.ts';
+import { type ReviewStoreOptions, readReviewMarks, saveReviewMark } from './review-store.ts';
+import { sendFile } from './send-file.ts';
+import { INPUTS_ROUTE, SIDECAR_SUFFIX, SidecarInputs } from './sidecar-inputs.ts';
+
+export type { FolderListing, InputEntry, ListedFile, ListingProblem } from '../shared/folder-listing.ts';
+export { REVIEW_FILE, REVIEW_LOCK_FILE } from './review-store.ts';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -38,6 +50,15 @@ export interface ViewerServerOptions {
   port?: number;
   /** The built viewer. Default `apps/viewer/dist` (beside this package's `src`). */
   distDir?: string;
+  /**
+   * Where the server reports failures: one line per call, no line ending (`mixseg view: 403 GET
+   * /data/sub-01/x.nii.gz: sub-01/x.nii.gz: permission denied`). Default: standard error.
+   */
+  log?: (line: string) => void;
+  /** Limits of the folder listing (defaults: 500,000 files, 8 folder levels). */
+  listing?: ListFolderOptions;
+  /** Timings of review.tsv's lock. */
+  review?: ReviewStoreOptions;
 }
 
 /** A running server. */
@@ -48,30 +69,10 @@ export interface ViewerServer {
   close: () => Promise<void>;
 }
 
-/** The review marks file, in the results folder. */
-export const REVIEW_FILE = 'review.tsv';
-
 const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../dist', import.meta.url));
-const MAX_LISTED_FILES = 20_000;
-const MAX_LISTING_DEPTH = 6;
 const MAX_BODY_BYTES = 64 * 1024;
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.tsv': 'text/tab-separated-values; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-  // served as bytes: the viewer inflates .nii.gz itself (no Content-Encoding).
-  '.gz': 'application/gzip',
-  '.nii': 'application/octet-stream',
-};
+/** Listing problems logged per listing; the rest are in the listing's JSON. */
+const MAX_LOGGED_PROBLEMS = 20;
 
 // No inline scripts, no eval, no other origin: a hostile file or label name cannot run code even if
 // it ever reached the page as markup.
@@ -86,15 +87,6 @@ const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Starts the viewer's server for one results folder.
@@ -115,25 +107,51 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
   } catch {
     throw new Error(`${distDir}: no index.html; build the viewer first (pnpm --filter @mixseg/viewer build)`);
   }
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
-  // Review writes are queued so that two quick marks never lose one another.
+  // Saves of this process are queued (the lock file orders them with other processes').
   let reviewQueue: Promise<unknown> = Promise.resolve();
+  const loggedProblems = new Set<string>();
   const context: RequestContext = {
     folder,
     distDir,
     allowedHosts: new Set<string>(),
+    inputs: new SidecarInputs(folder),
+    listingOptions: options.listing ?? {},
     updateReview: (mark) => {
-      const next = reviewQueue.then(() => writeReviewMark(folder, mark));
+      const next = reviewQueue.then(() => saveReviewMark(folder, mark, options.review));
       reviewQueue = next.catch(() => undefined);
       return next;
+    },
+    logProblems: (listing) => {
+      const fresh = listing.problems
+        .map((problem) => `${problem.path}: ${problem.reason}`)
+        .filter((line) => !loggedProblems.has(line));
+      for (const line of fresh.slice(0, MAX_LOGGED_PROBLEMS)) {
+        loggedProblems.add(line);
+        log(`mixseg view: not listed: ${oneLine(line)}`);
+      }
+      if (fresh.length > MAX_LOGGED_PROBLEMS) {
+        log(`mixseg view: not listed: ${fresh.length - MAX_LOGGED_PROBLEMS} more (the listing's "problems")`);
+      }
     },
   };
 
   const server = createServer((request, response) => {
     handle(request, response, context).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : 500;
-      const message = error instanceof HttpError ? error.message : 'internal error';
-      if (!response.headersSent) sendJson(response, status, { error: message });
+      const failure = error instanceof HttpError ? error : undefined;
+      const status = failure?.status ?? 500;
+      const message = failure?.message ?? `internal error: ${(error as Error)?.message ?? String(error)}`;
+      const path = (request.url ?? '/').split('?')[0]!;
+      if (!(status === 404 && path === '/favicon.ico')) {
+        const afterHeaders = response.headersSent ? ' (reply cut short)' : '';
+        log(
+          oneLine(
+            `mixseg view: ${status} ${request.method} ${path.slice(0, 300)}: ${message}${afterHeaders}`,
+          ),
+        );
+      }
+      if (!response.headersSent) sendJson(response, status, { error: oneLine(message) });
       else response.destroy();
     });
   });
@@ -163,7 +181,10 @@ interface RequestContext {
   folder: string;
   distDir: string;
   allowedHosts: Set<string>;
+  inputs: SidecarInputs;
+  listingOptions: ListFolderOptions;
   updateReview: (mark: ReviewMark) => Promise<ReviewMark[]>;
+  logProblems: (listing: FolderListing) => void;
 }
 
 async function handle(request: IncomingMessage, response: ServerResponse, context: RequestContext) {
@@ -197,16 +218,46 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
   }
   if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed`);
   if (rawPath === '/api/folder') {
-    sendJson(response, 200, { name: basename(context.folder), files: await listFolder(context.folder) });
+    const listing = await listFolder(
+      context.folder,
+      basename(context.folder),
+      context.inputs,
+      context.listingOptions,
+    );
+    context.logProblems(listing);
+    sendJson(response, 200, listing, request);
     return;
   }
   if (rawPath.startsWith('/data/')) {
-    const file = await confinedFile(context.folder, rawPath.slice('/data/'.length));
-    await sendFile(request, response, file);
+    const { real, display } = await folderFile(context, rawPath.slice('/data/'.length));
+    await sendFile(request, response, real, display, { 'Content-Security-Policy': CONTENT_SECURITY_POLICY });
+    return;
+  }
+  if (rawPath.startsWith(`/${INPUTS_ROUTE}/`)) {
+    const rest = rawPath.slice(INPUTS_ROUTE.length + 2);
+    const slash = rest.lastIndexOf('/');
+    const number = rest.slice(slash + 1);
+    if (slash < 0 || !/^\d{1,6}$/.test(number)) {
+      throw new HttpError(400, `expected /${INPUTS_ROUTE}/<sidecar path>/<input number>`);
+    }
+    const { segments, display } = requestPath(rest.slice(0, slash));
+    if (!display.endsWith(SIDECAR_SUFFIX))
+      throw new HttpError(404, `${display}: not a sidecar (*${SIDECAR_SUFFIX})`);
+    const sidecar = await realInside(context.folder, segments, display);
+    if (sidecar.outside) throw new HttpError(403, `${display}: ${OUTSIDE_SYMLINK}`);
+    const file = context.inputs.file(display, Number(number));
+    await sendFile(request, response, file, `${display}: input ${number}`, {
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    });
     return;
   }
   const asset = rawPath === '/' ? 'index.html' : rawPath.slice(1);
-  await sendFile(request, response, await confinedFile(context.distDir, asset));
+  const { segments, display } = requestPath(asset);
+  const found = await realInside(context.distDir, segments, display);
+  if (found.outside) throw new HttpError(404, `${display}: not found`);
+  await sendFile(request, response, found.real, display, {
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  });
 }
 
 async function realDirectory(path: string, what: string): Promise<string> {
@@ -221,11 +272,10 @@ async function realDirectory(path: string, what: string): Promise<string> {
 }
 
 /**
- * The real path of a regular file inside `root` named by a URL path (still percent-encoded), or an
- * HttpError 400/404. Decodes once; refuses NUL, backslashes, empty, `.` and `..` segments and
- * hidden names; then checks that the real path (symlinks followed) is still inside `root`.
+ * The segments of a URL path (still percent-encoded) below a root, or an HttpError 400/404.
+ * Decodes once; refuses NUL, backslashes, empty, `.` and `..` segments; hidden names are not found.
  */
-export async function confinedFile(root: string, encodedPath: string): Promise<string> {
+function requestPath(encodedPath: string): { segments: string[]; display: string } {
   let decoded: string;
   try {
     decoded = decodeURIComponent(encodedPath);
@@ -238,52 +288,104 @@ export async function confinedFile(root: string, encodedPath: string): Promise<s
     throw new HttpError(400, 'invalid path');
   }
   if (segments.some((segment) => segment.startsWith('.'))) throw new HttpError(404, 'not found');
+  return { segments, display: segments.join('/') };
+}
+
+/**
+ * The real path of `segments` under `root` (symlinks followed) and whether it left the root; an
+ * HttpError naming `display` when it does not exist (or is a broken symlink), cannot be reached or
+ * is not a regular file.
+ */
+async function realInside(
+  root: string,
+  segments: string[],
+  display: string,
+): Promise<{ real: string; outside: boolean; candidate: string }> {
   const candidate = resolve(root, ...segments);
   if (!isInside(root, candidate)) throw new HttpError(400, 'invalid path');
   let real: string;
   try {
     real = await realpath(candidate);
-  } catch {
-    throw new HttpError(404, 'not found');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (await isSymbolicLink(candidate))) {
+      throw new HttpError(404, `${display}: a broken symlink (its target does not exist)`);
+    }
+    throw fileSystemHttpError(error, display);
   }
-  if (!isInside(root, real)) throw new HttpError(404, 'not found');
-  if (!(await stat(real)).isFile()) throw new HttpError(404, 'not found');
-  return real;
+  const outside = !isInside(root, real);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(real);
+  } catch (error) {
+    throw fileSystemHttpError(error, display);
+  }
+  if (!info.isFile()) throw new HttpError(404, `${display}: not a file`);
+  return { real, outside, candidate };
+}
+
+async function isSymbolicLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file of the results folder named by a `/data/` URL path. A symlink that leads out of the
+ * folder is served only when a sidecar in the symlink's folder names its target as an input (the
+ * image linked beside its results), else refused with 403 and the reason.
+ */
+async function folderFile(
+  context: RequestContext,
+  encodedPath: string,
+): Promise<{ real: string; display: string }> {
+  const { segments, display } = requestPath(encodedPath);
+  const { real, outside, candidate } = await realInside(context.folder, segments, display);
+  if (!outside) return { real, display };
+  let directory: string;
+  try {
+    directory = await realpath(dirname(candidate));
+  } catch (error) {
+    throw fileSystemHttpError(error, display);
+  }
+  if (directory !== context.folder && !isInside(context.folder, directory)) {
+    throw new HttpError(
+      403,
+      `${display}: in a symlinked folder that leads out of the results folder; not served`,
+    );
+  }
+  if (await context.inputs.namesInput(directory, real)) return { real, display };
+  throw new HttpError(403, `${display}: ${OUTSIDE_SYMLINK}`);
 }
 
 function isInside(root: string, path: string): boolean {
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-async function sendFile(request: IncomingMessage, response: ServerResponse, file: string): Promise<void> {
-  const info = await stat(file);
-  response.writeHead(200, {
-    'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-    'Content-Length': info.size,
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  });
-  if (request.method === 'HEAD') {
-    response.end();
-    return;
-  }
-  await new Promise<void>((resolvePromise, reject) => {
-    const stream = createReadStream(file);
-    stream.on('error', reject);
-    response.on('close', resolvePromise);
-    stream.pipe(response);
-  });
-}
-
-function sendJson(response: ServerResponse, status: number, value: unknown): void {
+/**
+ * A JSON reply. With `request` (a GET of data that may not have changed), it carries an ETag of
+ * the body and answers 304 to a matching If-None-Match; else it is never cached.
+ */
+function sendJson(response: ServerResponse, status: number, value: unknown, request?: IncomingMessage): void {
   const body = JSON.stringify(value);
-  response.writeHead(status, {
+  const headers: Record<string, string | number> = {
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
+    'Cache-Control': request ? 'no-cache' : 'no-store',
     'X-Content-Type-Options': 'nosniff',
-  });
+  };
+  if (request) {
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
+    headers['ETag'] = etag;
+    const noneMatch = request.headers['if-none-match'] ?? '';
+    if (noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) {
+      response.writeHead(304, headers);
+      response.end();
+      return;
+    }
+  }
+  headers['Content-Length'] = Buffer.byteLength(body);
+  response.writeHead(status, headers);
   response.end(body);
 }
 
@@ -296,66 +398,4 @@ async function readBody(request: IncomingMessage): Promise<string> {
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Every regular file under `folder`, relative `/`-separated paths, sorted; hidden names skipped. */
-async function listFolder(folder: string): Promise<{ path: string; size: number }[]> {
-  const files: { path: string; size: number }[] = [];
-  const walk = async (directory: string, prefix: string, depth: number): Promise<void> => {
-    const entries = await readdir(directory, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      if (files.length >= MAX_LISTED_FILES) return;
-      if (entry.name.startsWith('.')) continue;
-      const path = join(directory, entry.name);
-      let target = path;
-      if (entry.isSymbolicLink()) {
-        try {
-          target = await realpath(path);
-        } catch {
-          continue;
-        }
-        if (!isInside(folder, target)) continue;
-      }
-      const info = await lstat(target);
-      if (info.isDirectory()) {
-        if (depth < MAX_LISTING_DEPTH && !entry.isSymbolicLink()) {
-          await walk(path, `${prefix}${entry.name}/`, depth + 1);
-        }
-      } else if (info.isFile()) {
-        files.push({ path: `${prefix}${entry.name}`, size: info.size });
-      }
-    }
-  };
-  await walk(folder, '', 0);
-  return files;
-}
-
-async function readReviewMarks(folder: string): Promise<ReviewMark[]> {
-  let text: string;
-  try {
-    text = await readFile(join(folder, REVIEW_FILE), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  return parseReviewTsv(text);
-}
-
-/** Sets one subject's mark in review.tsv: read, update, write a temporary file, rename. */
-async function writeReviewMark(folder: string, mark: ReviewMark): Promise<ReviewMark[]> {
-  const marks = await readReviewMarks(folder);
-  const index = marks.findIndex((existing) => existing.subject === mark.subject);
-  if (index >= 0) marks[index] = mark;
-  else marks.push(mark);
-  const path = join(folder, REVIEW_FILE);
-  const temporary = join(folder, `.${REVIEW_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await writeFile(temporary, formatReviewTsv(marks));
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new Error(`${path}: cannot write: ${(error as Error).message}`, { cause: error });
-  }
-  return marks;
 }
