@@ -1,6 +1,6 @@
 import { serializeGaussianMixture } from '@mixseg/core';
 import { describe, expect, it } from 'vitest';
-import { computeHistogram, mixtureCurves } from '../src/app/histogram.ts';
+import { computeHistogram, histogramMisfit, mixtureCurves } from '../src/app/histogram.ts';
 import {
   defaultLabelTable,
   findSubjects,
@@ -210,5 +210,41 @@ describe('parseSidecar', () => {
       curves.sum[middle]!,
       9,
     );
+  });
+});
+
+describe('histogramMisfit', () => {
+  // 20,000 draws of 0.25 N(100, 10^2) + 0.75 N(300, 20^2) (Box-Muller over a fixed LCG)
+  let seed = 12345;
+  const uniform = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return (seed + 0.5) / 2 ** 31;
+  };
+  const values = Float64Array.from({ length: 20_000 }, (_, i) => {
+    const z = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    return i < 5000 ? 100 + 10 * z : 300 + 20 * z;
+  });
+  const mixture = (shift: number, scale = 1) => ({
+    covarianceType: 'full' as const,
+    nComponents: 2,
+    nFeatures: 1,
+    weights: [0.25, 0.75],
+    means: [[(100 + shift) * scale], [(300 + shift) * scale]],
+    covariances: [[[100 * scale * scale]], [[400 * scale * scale]]],
+    precisionsCholesky: [[[0.1 / scale]], [[0.05 / scale]]],
+  });
+  const histogram = computeHistogram(values, undefined, 128);
+
+  it('is near 0 for the model the voxels were drawn from', () => {
+    expect(histogramMisfit(histogram, mixtureCurves(mixture(0), histogram, 512))).toBeLessThan(0.04);
+  });
+
+  it('grows when bars and curves are in different units', () => {
+    // the model of intensities 15 % brighter (a bias field not divided out)
+    const biased = histogramMisfit(histogram, mixtureCurves(mixture(0, 1.15), histogram, 512));
+    expect(biased).toBeGreaterThan(0.5);
+    const shifted = histogramMisfit(histogram, mixtureCurves(mixture(20), histogram, 512));
+    expect(shifted).toBeGreaterThan(0.4);
+    expect(shifted).toBeLessThan(biased + 0.2);
   });
 });

@@ -4,7 +4,7 @@
  * (x: intensity in the units the bars are in, y: voxels per bin); and the mean log-likelihood per
  * EM iteration. The numbers come from histogram.ts.
  */
-import { type Histogram, mixtureCurves, type Rgb } from './histogram.ts';
+import { type Histogram, histogramMisfit, mixtureCurves, type Rgb } from './histogram.ts';
 import type { HistogramUnits } from './intensity-units.ts';
 import type { Model } from './types.ts';
 
@@ -95,6 +95,15 @@ export function drawHistogram(canvas: HTMLCanvasElement, chart: HistogramChart):
   const top = note ? 34 : 22;
   const bottom = height - 30;
   const curves = model ? mixtureCurves(model, histogram) : undefined;
+  if (curves) {
+    // how far the model is from the bars, for screen readers and scripts (see histogramMisfit)
+    const misfit = histogramMisfit(histogram, curves);
+    canvas.dataset['misfit'] = misfit.toFixed(4);
+    canvas.setAttribute(
+      'aria-label',
+      `${canvas.getAttribute('aria-label')}. The fitted classes place ${(100 * misfit).toFixed(1)} % of the voxels in other bins than the bars.`,
+    );
+  } else delete canvas.dataset['misfit'];
   let peak = 0;
   for (const count of histogram.counts) peak = Math.max(peak, count);
   if (curves) for (const value of curves.sum) peak = Math.max(peak, value);

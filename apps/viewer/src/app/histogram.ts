@@ -99,3 +99,34 @@ export function componentCount(model: GaussianMixture | PartialVolumeMixture): n
 }
 
 export type Rgb = readonly [number, number, number];
+
+/**
+ * How far the model is from the bars: the share of the counted voxels that the model puts in other
+ * bins, half the L1 distance between the bars and the model's expected count per bin (the sum
+ * curve at each bin's centre), divided by the voxel count: 0 when the model sits on the bars, 1
+ * when they do not overlap. It shows at once when bars and curves are in different units (raw bars
+ * under a bias-corrected model) and how well a subject's model fits.
+ */
+export function histogramMisfit(
+  histogram: Histogram,
+  curves: { x: Float64Array; sum: Float64Array },
+): number {
+  if (histogram.total === 0) return 0;
+  const { x, sum } = curves;
+  const last = x.length - 1;
+  const step = last > 0 ? (x[last]! - x[0]!) / last : 1;
+  let distance = 0;
+  let expectedTotal = 0;
+  for (let b = 0; b < histogram.counts.length; b++) {
+    const centre = histogram.start + (b + 0.5) * histogram.binWidth;
+    const position = Math.min(last, Math.max(0, (centre - x[0]!) / step));
+    const i = Math.min(last - 1, Math.floor(position));
+    const t = position - i;
+    const expected = last > 0 ? sum[i]! * (1 - t) + sum[i + 1]! * t : sum[0]!;
+    expectedTotal += expected;
+    distance += Math.abs(histogram.counts[b]! - expected);
+  }
+  // the model's mass outside the histogram's range counts as misplaced too
+  distance += Math.max(0, histogram.total - expectedTotal);
+  return Math.min(1, distance / (2 * histogram.total));
+}

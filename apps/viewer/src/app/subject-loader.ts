@@ -7,6 +7,8 @@
  * The image's URL comes from {@link subjectImageUrl}, the one place that knows where input images
  * are served.
  */
+
+import type { FolderListing as ServerListing } from '../shared/folder-listing.ts';
 import { modelIsBiasCorrected } from './intensity-units.ts';
 import { labelImageOf, nvImageOf } from './layers.ts';
 import { type LoadPriority, loadNifti, type NiftiSource, promote } from './nifti-client.ts';
@@ -21,12 +23,11 @@ import {
 import { baseName } from './state.ts';
 import type { Layer } from './types.ts';
 
-/** The server's listing of the results folder (`api/folder`); fields it adds later are kept. */
-export interface FolderListing {
-  name: string;
-  files: { path: string; size?: number }[];
-  [key: string]: unknown;
-}
+/**
+ * The server's listing of the results folder (`api/folder`, see shared/folder-listing.ts); a page
+ * opened without the server (files dropped on it) has no `inputs`.
+ */
+export type FolderListing = Pick<ServerListing, 'name' | 'files'> & Partial<Pick<ServerListing, 'inputs'>>;
 
 /** Where an image is fetched from. */
 export interface ImageLocation {
@@ -43,25 +44,35 @@ export function dataUrl(path: string): string {
 }
 
 /**
- * THE HOOK for input images: where a subject's image is fetched from, or undefined when there is
- * none to show (labels only). Today the image must be inside the results folder: the file the
- * sidecar's `Sources` name (matched by base name), `S.nii.gz`, or the bias-corrected
- * `S_desc-restore.nii.gz` (see results-folder.ts's subjectFiles), served under `data/`.
- *
- * When the server also serves the input images the sidecars name, at URLs its listing gives, map
- * the subject (its sidecar's `inputs`) to that URL here; nothing else needs to change.
+ * Where a subject's image is fetched from, or undefined when there is none to show (labels only):
+ * 1. the input itself inside the results folder (the file the sidecar's `Sources` name, matched by
+ *    base name, or `S.nii.gz`; see results-folder.ts's subjectFiles), under `data/`;
+ * 2. else the first input the sidecar names (its first channel) that the server serves read-only
+ *    wherever it lies (`inputs/<sidecar path>/<n>`, from the listing), so that the overlay sits
+ *    on its anatomy after `mixseg segment in/T1.nii.gz -o out` with no copying;
+ * 3. else the bias-corrected `S_desc-restore.nii.gz` in the folder.
+ * Why no input could be served is returned in `problem` (shown in the status line).
  */
 export function subjectImageUrl(
   subject: SubjectFiles,
-  _sidecar: Sidecar | undefined,
-  _listing: FolderListing,
-): ImageLocation | undefined {
-  if (!subject.image) return undefined;
-  return {
-    url: dataUrl(subject.image),
-    name: baseName(subject.image),
-    isCorrected: subject.image === subject.restored,
-  };
+  listing: FolderListing,
+): { location: ImageLocation | undefined; problem?: string } {
+  if (subject.image && subject.image !== subject.restored) {
+    return { location: { url: dataUrl(subject.image), name: baseName(subject.image), isCorrected: false } };
+  }
+  const inputs = subject.sidecar ? (listing.inputs?.[subject.sidecar] ?? []) : [];
+  const served = inputs.find((entry) => entry.url !== undefined);
+  if (served?.url) {
+    return { location: { url: served.url, name: served.name, isCorrected: false } };
+  }
+  const problem = inputs[0]?.error ? `${inputs[0].source}: ${inputs[0].error}` : undefined;
+  if (subject.image) {
+    return {
+      location: { url: dataUrl(subject.image), name: baseName(subject.image), isCorrected: true },
+      ...(problem ? { problem } : {}),
+    };
+  }
+  return { location: undefined, ...(problem ? { problem } : {}) };
 }
 
 /** What is drawn first. */
@@ -184,7 +195,8 @@ async function loadCore(
       problems.push(`${(error as Error).message}: default label colours`);
     }
   }
-  const location = subjectImageUrl(files, sidecar, listing);
+  const { location, problem: inputProblem } = subjectImageUrl(files, listing);
+  if (inputProblem && !location) problems.push(`the image ${inputProblem}: labels shown without it`);
   const [image, labels] = await Promise.all([
     location
       ? loadLayer(load, location.url, location.name).catch((error: Error) => {
