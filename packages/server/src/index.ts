@@ -1,0 +1,2 @@
+/** @mixseg/server: moved here from apps/viewer/src/server (in progress). */
+export {};
