@@ -4,7 +4,7 @@
  * one, for times that span orders of magnitude), and a legend.
  * Missing values leave a gap marked "n/a", never a zero-height bar that reads as a measurement.
  */
-import { formatTick, linearDomainFromZero, linearScale, logDomain, logScale } from './chart-scale.ts';
+import { axisTicks, formatTick, linearAxis, logAxis } from './chart-scale.ts';
 import { coordinate, escapeXml, FONT, paletteColour } from './svg-style.ts';
 
 /** One category: a value per series, in the order of {@link BarChartOptions.seriesNames}. */
@@ -53,12 +53,14 @@ export function groupedBarChartSvg(options: BarChartOptions): string {
     .filter((v): v is number => v !== undefined && Number.isFinite(v));
   // on a log axis the bars rise from a decade below the smallest value's, so that none is a sliver
   const logarithmicDomain = (): [number, number] => {
-    const [low, high] = logDomain(values);
+    const [low, high] = logAxis(values, [0, 1]).domain() as [number, number];
     return [low / 10, high];
   };
+  const range: [number, number] = [plot.bottom, plot.top];
   const y = options.logarithmic
-    ? logScale(options.yDomain ?? logarithmicDomain(), [plot.bottom, plot.top])
-    : linearScale(options.yDomain ?? linearDomainFromZero(values), [plot.bottom, plot.top]);
+    ? logAxis(values, range, options.yDomain ?? logarithmicDomain())
+    : linearAxis(values, range, options.yDomain);
+  const [yLow, yHigh] = y.domain() as [number, number];
   const nSeries = Math.max(1, options.seriesNames.length);
   const groupWidth = (plot.right - plot.left) / Math.max(1, options.groups.length);
   const barWidth = (groupWidth * 0.8) / nSeries;
@@ -69,14 +71,14 @@ export function groupedBarChartSvg(options: BarChartOptions): string {
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${plot.left}" y="20" font-size="14" font-weight="bold">${escapeXml(options.title)}</text>`,
   ];
-  for (const tick of y.ticks()) {
-    const py = coordinate(y.map(tick));
+  for (const tick of axisTicks(y)) {
+    const py = coordinate(y(tick));
     parts.push(
       `<line class="grid" x1="${plot.left}" y1="${py}" x2="${plot.right}" y2="${py}" stroke="#e5e5e5"/>`,
       `<text x="${plot.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${escapeXml(formatTick(tick))}</text>`,
     );
   }
-  const base = options.logarithmic ? plot.bottom : y.map(Math.max(0, y.domain[0]));
+  const base = options.logarithmic ? plot.bottom : y(Math.max(0, yLow));
   options.groups.forEach((group, g) => {
     const left = plot.left + g * groupWidth + groupWidth * 0.1;
     group.values.forEach((value, s) => {
@@ -87,7 +89,7 @@ export function groupedBarChartSvg(options: BarChartOptions): string {
         );
         return;
       }
-      const top = y.map(Math.min(Math.max(value, y.domain[0]), y.domain[1]));
+      const top = y(Math.min(Math.max(value, yLow), yHigh));
       parts.push(
         `<rect class="bar" x="${coordinate(bx)}" y="${coordinate(Math.min(top, base))}" width="${coordinate(barWidth * 0.92)}" height="${coordinate(Math.abs(base - top))}" fill="${colour(s)}"><title>${escapeXml(`${options.seriesNames[s] ?? ''}, ${group.label}: ${Number(value.toPrecision(4))}`)}</title></rect>`,
       );

@@ -4,14 +4,7 @@
  * proportional to N^p is a straight line of slope p, so a dashed slope-1 line shows at a glance
  * whether a cost grows linearly).
  */
-import {
-  formatTick,
-  linearDomainFromZero,
-  linearScale,
-  logDomain,
-  logScale,
-  type Scale,
-} from './chart-scale.ts';
+import { type AxisScale, axisTicks, formatTick, linearAxis, logAxis } from './chart-scale.ts';
 import { coordinate, escapeXml, FONT, paletteColour } from './svg-style.ts';
 
 /** One line of a chart. */
@@ -58,9 +51,8 @@ export function drawablePoints(
   return series.points.filter(([x, y]) => ok(x, xScale) && ok(y, yScale)).sort((a, b) => a[0] - b[0]);
 }
 
-function scaleFor(kind: 'linear' | 'log', values: number[], range: [number, number]): Scale {
-  if (kind === 'log') return logScale(logDomain(values.length > 0 ? values : [1]), range);
-  return linearScale(linearDomainFromZero(values), range);
+function scaleFor(kind: 'linear' | 'log', values: number[], range: [number, number]): AxisScale {
+  return kind === 'log' ? logAxis(values, range) : linearAxis(values, range);
 }
 
 /**
@@ -91,15 +83,15 @@ export function lineChartSvg(options: LineChartOptions): string {
     `<clipPath id="plot-area"><rect x="${plot.left}" y="${plot.top}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}"/></clipPath>`,
   );
   // Grid and tick labels.
-  for (const tick of x.ticks()) {
-    const px = coordinate(x.map(tick));
+  for (const tick of axisTicks(x)) {
+    const px = coordinate(x(tick));
     parts.push(
       `<line class="grid" x1="${px}" y1="${plot.top}" x2="${px}" y2="${plot.bottom}" stroke="#e5e5e5"/>`,
       `<text x="${px}" y="${plot.bottom + 16}" text-anchor="middle">${escapeXml(formatTick(tick))}</text>`,
     );
   }
-  for (const tick of y.ticks()) {
-    const py = coordinate(y.map(tick));
+  for (const tick of axisTicks(y)) {
+    const py = coordinate(y(tick));
     parts.push(
       `<line class="grid" x1="${plot.left}" y1="${py}" x2="${plot.right}" y2="${py}" stroke="#e5e5e5"/>`,
       `<text x="${plot.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${escapeXml(formatTick(tick))}</text>`,
@@ -119,9 +111,9 @@ export function lineChartSvg(options: LineChartOptions): string {
     const [gx, gy] = guide.through;
     if (!(gx > 0 && gy > 0)) continue;
     const at = (value: number): number => gy * (value / gx) ** guide.slope;
-    const [x0, x1] = x.domain;
+    const [x0, x1] = x.domain() as [number, number];
     parts.push(
-      `<line class="guide" x1="${coordinate(x.map(x0))}" y1="${coordinate(y.map(at(x0)))}" x2="${coordinate(x.map(x1))}" y2="${coordinate(y.map(at(x1)))}" stroke="#999999" stroke-dasharray="2 4" clip-path="url(#plot-area)"/>`,
+      `<line class="guide" x1="${coordinate(x(x0))}" y1="${coordinate(y(at(x0)))}" x2="${coordinate(x(x1))}" y2="${coordinate(y(at(x1)))}" stroke="#999999" stroke-dasharray="2 4" clip-path="url(#plot-area)"/>`,
     );
     const ly = legendY();
     legend.push(
@@ -134,13 +126,13 @@ export function lineChartSvg(options: LineChartOptions): string {
     const points = drawable[index]!;
     const dash = series.dashed ? ' stroke-dasharray="6 4"' : '';
     if (points.length > 0) {
-      const list = points.map(([px, py]) => `${coordinate(x.map(px))},${coordinate(y.map(py))}`).join(' ');
+      const list = points.map(([px, py]) => `${coordinate(x(px))},${coordinate(y(py))}`).join(' ');
       parts.push(
         `<polyline class="series" data-series="${escapeXml(series.name)}" points="${list}" fill="none" stroke="${colour}" stroke-width="2"${dash}/>`,
       );
       for (const [px, py] of points) {
         parts.push(
-          `<circle cx="${coordinate(x.map(px))}" cy="${coordinate(y.map(py))}" r="3" fill="${colour}"><title>${escapeXml(`${series.name}: ${formatTick(px)}, ${formatTick(Number(py.toPrecision(3)))}`)}</title></circle>`,
+          `<circle cx="${coordinate(x(px))}" cy="${coordinate(y(py))}" r="3" fill="${colour}"><title>${escapeXml(`${series.name}: ${formatTick(px)}, ${formatTick(Number(py.toPrecision(3)))}`)}</title></circle>`,
         );
       }
     }
