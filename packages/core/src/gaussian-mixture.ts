@@ -4,7 +4,7 @@
  * prior hook. The passes themselves live in fused-pass.ts; the M-step in maximization-step.ts.
  */
 import { type Components, sortComponentsByMean, toGaussianMixture, updatePrecisions } from './components.ts';
-import { allocateTabulatedScratch, directPass, type PassInput, tabulatedPass } from './fused-pass.ts';
+import { directPass, type PassInput } from './fused-pass.ts';
 import {
   componentsFromParameters,
   componentsFromResponsibilities,
@@ -25,6 +25,7 @@ import { mostProbableComponent } from './most-probable-component.ts';
 import { type ResolvedOptions, resolveOptions, tabulationUnavailable } from './options.ts';
 import { evaluateComponents } from './prediction.ts';
 import { createRandom } from './random.ts';
+import { allocateTabulatedScratch, tabulatedPass } from './tabulated-pass.ts';
 import type {
   EStepStrategy,
   FitEvent,

@@ -5,6 +5,14 @@
  */
 import { type Components, fromGaussianMixture } from './components.ts';
 import { expNonPositive } from './exp.ts';
+import {
+  allocateLogDensityScratch,
+  BLOCK,
+  componentBase,
+  logDensities,
+  readBlock,
+  scaleByMaxima,
+} from './log-densities.ts';
 import { assertFinite, validateSampleMatrix } from './options.ts';
 import { validateGaussianMixture } from './serialize.ts';
 import type { FloatArray, GaussianMixture, SampleMatrix } from './types.ts';
@@ -17,36 +25,6 @@ export interface PredictionOptions {
   logPrior?: FloatArray;
 }
 
-/** Writes log pi_k + log N(x_i | mu_k, Sigma_k) (or log prior_ik + ...) for sample i into `out`. */
-export function weightedLogDensities(
-  components: Components,
-  logWeights: Float64Array,
-  data: FloatArray,
-  sample: number,
-  out: Float64Array,
-): void {
-  const { nComponents: K, nFeatures: D, means, precisionsCholesky: U, logNormalisers } = components;
-  const offset = sample * D;
-  if (D === 1) {
-    const x = data[offset]!;
-    for (let k = 0; k < K; k++) {
-      const y = (x - means[k]!) * U[k]!;
-      out[k] = logWeights[k]! + logNormalisers[k]! - 0.5 * y * y;
-    }
-    return;
-  }
-  const dd = D * D;
-  for (let k = 0; k < K; k++) {
-    let q = 0;
-    for (let j = 0; j < D; j++) {
-      let t = 0;
-      for (let d = 0; d <= j; d++) t += (data[offset + d]! - means[k * D + d]!) * U[k * dd + d * D + j]!;
-      q += t * t;
-    }
-    out[k] = logWeights[k]! + logNormalisers[k]! - 0.5 * q;
-  }
-}
-
 interface EvaluationOutputs {
   labels?: Int32Array;
   responsibilities?: FloatArray;
@@ -55,8 +33,9 @@ interface EvaluationOutputs {
 }
 
 /**
- * One pass over the samples computing whichever outputs are requested. Returns the sum of the
- * per-sample log-likelihoods (weighted when weights are given).
+ * One pass over the samples, a block at a time, computing whichever outputs are requested with
+ * the E-step's primitives (log-densities.ts). Returns the sum of the per-sample log-likelihoods
+ * (weighted when weights are given).
  */
 export function evaluateComponents(
   components: Components,
@@ -65,13 +44,23 @@ export function evaluateComponents(
   priorOptions: PredictionOptions = {},
   sampleWeights?: FloatArray,
 ): number {
-  const { nComponents: K } = components;
-  const N = samples.nSamples;
+  const { nComponents: K, nFeatures: D } = components;
+  const { data, nSamples: N } = samples;
   const { prior, logPrior } = priorOptions;
-  const logWeights = new Float64Array(K);
-  if (!prior && !logPrior) for (let k = 0; k < K; k++) logWeights[k] = Math.log(components.weights[k]!);
-  const a = new Float64Array(K);
-  const logPriorRow = new Float64Array(K);
+  const withPrior = prior !== undefined || logPrior !== undefined;
+  const base = componentBase(components, !withPrior);
+  const block = new Float64Array(D * BLOCK);
+  const values = new Float64Array(K * BLOCK);
+  const scaled = new Float64Array(K * BLOCK);
+  const maxima = new Float64Array(BLOCK);
+  const sums = new Float64Array(BLOCK);
+  const scratch = allocateLogDensityScratch();
+  const priorScratch = {
+    row: new Float64Array(K),
+    scaled: new Float64Array(K),
+    maximum: new Float64Array(1),
+    sum: new Float64Array(1),
+  };
   const { labels, responsibilities, logResponsibilities, logLikelihoods } = outputs;
   // Labels alone need no log-sum-exp; every other output, and the returned total, does.
   const labelsOnly =
@@ -80,47 +69,77 @@ export function evaluateComponents(
     logResponsibilities === undefined &&
     logLikelihoods === undefined;
   let total = 0;
-  for (let i = 0; i < N; i++) {
-    weightedLogDensities(components, logWeights, samples.data, i, a);
-    if (prior || logPrior) {
-      let priorMax = -Infinity;
-      for (let k = 0; k < K; k++) {
-        const lp = prior ? Math.log(prior[i * K + k]!) : logPrior![i * K + k]!;
-        if (Number.isNaN(lp) || lp === Infinity)
-          throw new RangeError(`prior of sample ${i} component ${k} is not a probability`);
-        logPriorRow[k] = lp;
-        if (lp > priorMax) priorMax = lp;
+  for (let start = 0; start < N; start += BLOCK) {
+    const n = Math.min(BLOCK, N - start);
+    readBlock(data, D, start, n, block);
+    logDensities(components, base, block, BLOCK, n, values, maxima, scratch);
+    for (let i = 0; i < n; i++) {
+      if (withPrior) maxima[i] = addLogPrior(priorOptions, start + i, K, priorScratch, values, i);
+      if (labels) {
+        let max = -Infinity;
+        let best = 0;
+        for (let k = 0; k < K; k++) {
+          if (values[k * BLOCK + i]! > max) {
+            max = values[k * BLOCK + i]!;
+            best = k;
+          }
+        }
+        labels[start + i] = best;
       }
-      if (priorMax === -Infinity) throw new RangeError(`prior of sample ${i} is zero for every component`);
-      let priorSum = 0;
-      for (let k = 0; k < K; k++) priorSum += Math.exp(logPriorRow[k]! - priorMax);
-      // Normalise the prior row so that log-likelihoods are comparable.
-      const logNorm = priorMax + Math.log(priorSum);
-      for (let k = 0; k < K; k++) a[k] = a[k]! + logPriorRow[k]! - logNorm;
-    }
-    let max = -Infinity;
-    let best = 0;
-    for (let k = 0; k < K; k++) {
-      if (a[k]! > max) {
-        max = a[k]!;
-        best = k;
+      if (!labelsOnly && maxima[i] === -Infinity) {
+        throw new RangeError(`sample ${start + i} has zero probability under every component`);
       }
     }
-    if (labels) labels[i] = best;
     if (labelsOnly) continue;
-    if (max === -Infinity) throw new RangeError(`sample ${i} has zero probability under every component`);
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += expNonPositive(a[k]! - max);
-    const lse = max + Math.log(sum);
-    total += (sampleWeights ? sampleWeights[i]! : 1) * lse;
-    if (logLikelihoods) logLikelihoods[i] = lse;
-    for (let k = 0; k < K; k++) {
-      const logR = a[k]! - lse;
-      if (logResponsibilities) logResponsibilities[i * K + k] = logR;
-      if (responsibilities) responsibilities[i * K + k] = expNonPositive(logR);
+    scaleByMaxima(values, maxima, K, BLOCK, n, scaled, sums);
+    for (let i = 0; i < n; i++) {
+      const sample = start + i;
+      const lse = maxima[i]! + Math.log(sums[i]!);
+      total += (sampleWeights ? sampleWeights[sample]! : 1) * lse;
+      if (logLikelihoods) logLikelihoods[sample] = lse;
+      if (!responsibilities && !logResponsibilities) continue;
+      for (let k = 0; k < K; k++) {
+        const logR = values[k * BLOCK + i]! - lse;
+        if (logResponsibilities) logResponsibilities[sample * K + k] = logR;
+        if (responsibilities) responsibilities[sample * K + k] = expNonPositive(logR);
+      }
     }
   }
   return total;
+}
+
+/**
+ * Adds sample i's log-prior, normalised over the components (so that log-likelihoods are
+ * comparable), to its log-densities (column `column` of the block) and returns their new maximum.
+ */
+function addLogPrior(
+  { prior, logPrior }: PredictionOptions,
+  sample: number,
+  K: number,
+  scratch: { row: Float64Array; scaled: Float64Array; maximum: Float64Array; sum: Float64Array },
+  values: Float64Array,
+  column: number,
+): number {
+  const { row } = scratch;
+  let priorMax = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const lp = prior ? Math.log(prior[sample * K + k]!) : logPrior![sample * K + k]!;
+    if (Number.isNaN(lp) || lp === Infinity)
+      throw new RangeError(`prior of sample ${sample} component ${k} is not a probability`);
+    row[k] = lp;
+    if (lp > priorMax) priorMax = lp;
+  }
+  if (priorMax === -Infinity) throw new RangeError(`prior of sample ${sample} is zero for every component`);
+  scratch.maximum[0] = priorMax;
+  scaleByMaxima(row, scratch.maximum, K, 1, 1, scratch.scaled, scratch.sum);
+  const logNorm = priorMax + Math.log(scratch.sum[0]!);
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) {
+    const v = values[k * BLOCK + column]! + row[k]! - logNorm;
+    values[k * BLOCK + column] = v;
+    if (v > max) max = v;
+  }
+  return max;
 }
 
 function sumOf(values: FloatArray): number {
