@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type FloatArray,
   fitGaussianMixture,
@@ -117,5 +117,59 @@ describe('generated kernels', () => {
     );
     expect(Number.isFinite(generated.meanLogLikelihood)).toBe(true);
     expect(generated.meanLogLikelihood).toBeCloseTo(blocked.meanLogLikelihood, 10);
+  });
+});
+
+describe("without code generation, as under the viewer's Content Security Policy", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    setGeneratedKernelsEnabled(true);
+  });
+
+  it("runs the blocked loops and gives the generated kernels' fit", async () => {
+    const { samples } = sample(truth3d, 4000, 5);
+    const options: GaussianMixtureOptions = { seed: 1, tol: 1e-9, maxIter: 40 };
+    const generated = fitGaussianMixture(samples, options);
+    setGeneratedKernelsEnabled(false);
+    const blocked = fitGaussianMixture(samples, options);
+    setGeneratedKernelsEnabled(true);
+    // a fresh copy of the package, whose kernel cache is empty, under a page that refuses
+    // `new Function` with an EvalError, as a CSP without 'unsafe-eval' does
+    vi.resetModules();
+    const fresh = await import('../src/index.ts');
+    const freshKernels = await import('../src/kernels.ts');
+    let attempts = 0;
+    vi.stubGlobal(
+      'Function',
+      class RefusedFunction {
+        constructor() {
+          attempts++;
+          throw new EvalError('Refused to evaluate a string as JavaScript: unsafe-eval is not allowed');
+        }
+      },
+    );
+    const refused = fresh.fitGaussianMixture(samples, options);
+    const shape = {
+      nComponents: 3,
+      nFeatures: 3,
+      prior: false,
+      weighted: false,
+      responsibilities: false,
+      fullSecondMoments: true,
+      kind: 'direct' as const,
+    };
+    expect(freshKernels.kernelFor(shape)).toBeUndefined();
+    vi.unstubAllGlobals();
+    expect(attempts).toBe(1);
+    // exactly the blocked loops' fit...
+    expect(refused.logLikelihoodTrace).toEqual(blocked.logLikelihoodTrace);
+    expect(refused.model).toEqual(blocked.model);
+    // ...which is the generated kernels' fit up to round-off
+    expect(refused.nIter).toBe(generated.nIter);
+    expect(relativeDifference(refused.logLikelihoodTrace, generated.logLikelihoodTrace)).toBeLessThan(1e-12);
+    expect(relativeDifference(refused.model.means.flat(), generated.model.means.flat())).toBeLessThan(1e-10);
+    expect(
+      relativeDifference(refused.model.covariances.flat(2), generated.model.covariances.flat(2)),
+    ).toBeLessThan(1e-9);
   });
 });
