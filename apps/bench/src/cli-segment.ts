@@ -9,113 +9,41 @@
  * those columns are n/a. Repetitions are interleaved and ratios mixseg / peer are taken within a
  * repetition, then their median.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
-  benchRoot,
+  CLI_ROOT,
+  cpuPercent,
+  GNU_TIME,
+  PYTHON,
+  probe,
+  runMixseg,
+  runPeer,
+  summariseSingle,
+} from './cli-segment-processes.ts';
+import type {
+  BatchResult,
+  CliOutput,
+  EndToEndInput,
+  EndToEndRatio,
+  EndToEndTool,
+  ProcessRun,
+  SingleResult,
+} from './cli-segment-types.ts';
+import {
   formatNumber,
   formatTable,
-  type GitRevision,
   gitRevision,
-  type MachineInfo,
   machineInfo,
-  median,
   repoRoot,
   resultsPath,
   writeJson,
 } from './measure.ts';
-import { type PairedRatio, pairedRatio } from './paired-ratio.ts';
+import { pairedRatio } from './paired-ratio.ts';
 
 const DATA = join(repoRoot, '..', 'shared', 'data');
-const CLI_ROOT = join(repoRoot, 'apps', 'cli');
-const BIN = join(CLI_ROOT, 'dist', 'mixseg.mjs');
-const GNU_TIME = '/usr/bin/time';
-const PYTHON = '/usr/bin/python3';
-const JOB_SCRIPT = join(benchRoot, 'python', 'segment_job.py');
-const TIMEOUT_MS = 30 * 60 * 1000;
-/**
- * The peers run single-threaded (OpenBLAS and scikit-learn's OpenMP k-means would otherwise use
- * both cores), so that --jobs N means N cores for every tool, as mixseg runs one thread per job.
- */
-const SINGLE_THREAD = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
-
-/** Who ran. */
-export type EndToEndTool = 'mixseg' | 'sklearn' | 'dipy';
-
-/** One input volume of the benchmark. */
-export interface EndToEndInput {
-  id: '2mm' | '1mm';
-  name: string;
-  path: string;
-  mask?: string;
-}
-
-/** One process (or batch) as GNU time saw it. */
-export interface ProcessRun {
-  repetition: number;
-  seconds: number;
-  /** Peak RSS of the process (GNU time %M: the largest single process of a Python pool). */
-  peakRssMiB: number | undefined;
-  /** User + system CPU seconds of the process and its waited-for children. */
-  cpuSeconds: number | undefined;
-  exitCode: number | null;
-  loadAverage: number;
-  error?: string;
-}
-
-/** One tool on one input, all repetitions. */
-export interface SingleResult {
-  input: EndToEndInput['id'];
-  tool: EndToEndTool;
-  runs: ProcessRun[];
-  medianSeconds: number;
-  medianPeakRssMiB: number;
-  medianCpuPercent: number;
-}
-
-/** mixseg / peer, per repetition, on one input. */
-export interface EndToEndRatio {
-  input: EndToEndInput['id'];
-  peer: EndToEndTool;
-  time: PairedRatio;
-  peak: PairedRatio;
-}
-
-/** One batch run. */
-export interface BatchResult {
-  tool: EndToEndTool;
-  jobs: number;
-  run: ProcessRun;
-  volumesPerMinute: number;
-}
-
-/** What bench-results/cli.json holds. */
-export interface CliOutput {
-  benchmark: 'cli';
-  mode: 'quick' | 'full';
-  machine: MachineInfo;
-  git: GitRevision;
-  gnuTime: boolean;
-  peers: { sklearn: boolean; dipy: boolean; dipyRequested: boolean };
-  repetitions: number;
-  inputs: EndToEndInput[];
-  single: SingleResult[];
-  ratios: EndToEndRatio[];
-  batch: {
-    size: number;
-    input: EndToEndInput['id'];
-    results: BatchResult[];
-    /** batch seconds with --jobs 1 / with --jobs 2, per tool. */
-    speedUps: Partial<Record<EndToEndTool, number>>;
-    /** mixseg / peer batch seconds, per --jobs (one pair each). */
-    ratios: { peer: EndToEndTool; jobs: number; time: number }[];
-  };
-  notes: string[];
-  methodology: Record<string, string>;
-  totalSeconds: number;
-}
 
 const INPUTS: EndToEndInput[] = [
   {
@@ -149,100 +77,6 @@ const METHODOLOGY: Record<string, string> = {
     'mixseg / peer wall seconds (and peak RSS) within the same repetition, then the median; below 1 mixseg is faster.',
   dipy: 'once per input: by default on the 2 mm volume; on the 1 mm volume only with --dipy (minutes and GBs).',
 };
-
-/** Runs a command under GNU time when present; never throws for a failed command. */
-function timedProcess(
-  command: string,
-  args: string[],
-  repetition: number,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<ProcessRun> {
-  const withTime = existsSync(GNU_TIME);
-  const fullCommand = withTime ? GNU_TIME : command;
-  const fullArgs = withTime ? ['-f', 'peak-rss-kib %M cpu-s %U %S', command, ...args] : args;
-  const loadAverage = os.loadavg()[0]!;
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const child = spawn(fullCommand, fullArgs, { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, TIMEOUT_MS);
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const finish = (code: number | null, error?: string): void => {
-      clearTimeout(timer);
-      const seconds = (performance.now() - started) / 1000;
-      const match = /peak-rss-kib (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(stderr);
-      const failed = error ?? (timedOut ? 'timed out' : code !== 0 ? `exit code ${code}` : undefined);
-      resolve({
-        repetition,
-        seconds,
-        peakRssMiB: match ? Number(match[1]) / 1024 : undefined,
-        cpuSeconds: match ? Number(match[2]) + Number(match[3]) : undefined,
-        exitCode: code,
-        loadAverage,
-        ...(failed ? { error: `${failed}: ${stderr.trim().split('\n').slice(-4).join(' | ')}` } : {}),
-      });
-    };
-    child.on('error', (error) => finish(null, error.message));
-    child.on('close', (code) => finish(code));
-  });
-}
-
-function runMixseg(
-  inputs: string[],
-  mask: string | undefined,
-  out: string,
-  jobs: number,
-  repetition: number,
-) {
-  return timedProcess(
-    process.execPath,
-    [BIN, 'segment', ...inputs, ...(mask ? ['--mask', mask] : []), '-o', out, '--jobs', String(jobs)],
-    repetition,
-  );
-}
-
-function runPeer(
-  peer: 'sklearn' | 'dipy',
-  inputs: string[],
-  mask: string | undefined,
-  out: string,
-  jobs: number,
-  repetition: number,
-) {
-  return timedProcess(
-    PYTHON,
-    [JOB_SCRIPT, peer, '--out', out, ...(mask ? ['--mask', mask] : []), '--jobs', String(jobs), ...inputs],
-    repetition,
-    { ...process.env, ...SINGLE_THREAD },
-  );
-}
-
-function probe(module: string): boolean {
-  return spawnSync(PYTHON, ['-c', `import nibabel, ${module}`]).status === 0;
-}
-
-/** CPU use in percent of one core: 200 % is two cores kept busy. */
-function cpuPercent(run: ProcessRun): number {
-  return run.cpuSeconds === undefined ? Number.NaN : (100 * run.cpuSeconds) / run.seconds;
-}
-
-function summariseSingle(input: EndToEndInput['id'], tool: EndToEndTool, runs: ProcessRun[]): SingleResult {
-  const ok = runs.filter((r) => !r.error);
-  return {
-    input,
-    tool,
-    runs,
-    medianSeconds: median(ok.map((r) => r.seconds)),
-    medianPeakRssMiB: median(ok.map((r) => r.peakRssMiB ?? Number.NaN)),
-    medianCpuPercent: median(ok.map(cpuPercent)),
-  };
-}
 
 /** Options of {@link runCliSegment}. */
 export interface CliBenchOptions {

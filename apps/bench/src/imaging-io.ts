@@ -14,157 +14,36 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Volume } from '@mixseg/imaging';
 import { readNifti } from '@mixseg/imaging/node';
+import { inferGzipLevel, N_CLASSES, outputsIn, syntheticSegmentation, writeRaw } from './imaging-io-data.ts';
+import { memoryTable, record, sizeTable, timeTable } from './imaging-io-summary.ts';
+import type {
+  ContestantId,
+  ContestantRecord,
+  ImagingWorkerConfig,
+  IoResult,
+  NibabelResult,
+  VerifyResult,
+} from './imaging-io-types.ts';
 import {
   benchRoot,
-  type ChildOutcome,
-  formatNumber,
-  formatTable,
   gitRevision,
   type MachineInfo,
   machineInfo,
-  mebibytes,
-  median,
   repoRoot,
   resultsPath,
   runJsonChild,
   writeJson,
 } from './measure.ts';
 
-/** Where each contestant writes its outputs. */
-export interface IoOutputs {
-  labels: string;
-  /** One 4-D file, volume k = class k. */
-  probabilities: string;
-  /** One 3-D file per class. */
-  perClass: string[];
-}
-
-/** What the Node child is asked to do (passed as one JSON argument). */
-export interface ImagingWorkerConfig {
-  input: string;
-  /** [nx, ny, nz] of the input, as the benchmark parent read it. */
-  dims: [number, number, number];
-  labelsFile: string;
-  probabilitiesFile: string;
-  nClasses: number;
-  repetitions: number;
-  outputs: IoOutputs;
-}
-
-/** What both children report (one JSON line on stdout); times in ms. */
-export interface IoResult {
-  /** 1 + repetitions reads: [0] is the first call in a fresh process (cold), the rest are warm. */
-  readMs: number[];
-  coldReadMs: number;
-  medianWarmReadMs: number;
-  /** Of the last read: float64 sum and count of nonzero voxels, shape, element type. */
-  readChecksum: { sum: number; nonzero: number; shape: number[]; dtype: string };
-  writeLabelsMs: number[];
-  writeProbabilitiesMs: number[];
-  /** Time to write all K per-class files (one sample per repetition). */
-  writePerClassMs: number[];
-  rssBeforeBytes: number;
-  vmHwmBeforeKiB: number;
-  rssAfterReadsBytes: number;
-  /** Peak RSS after the reads, before the raw labels and probabilities are loaded. */
-  vmHwmAfterReadsKiB: number;
-  /** Peak RSS at the end (KiB). */
-  peakRssKiB: number;
-  peakSource: string;
-}
-
-/** What nibabel_io.py reports in "bench" mode. */
-export interface NibabelResult extends Partial<IoResult> {
-  available: boolean;
-  error?: string;
-  nibabelVersion?: string;
-  numpyVersion?: string;
-  python?: string;
-  /** indexed_gzip version when installed (nibabel then uses it for .gz reads), else null. */
-  indexedGzip?: string | null;
-  defaultCompressLevel?: number;
-  compressLevel?: number;
-}
-
-/** What nibabel_io.py reports in "verify" mode: every output of every tool, read back by nibabel. */
-interface VerifyResult {
-  available: boolean;
-  error?: string;
-  tools?: Record<string, { ok: boolean; files: Record<string, unknown>[] }>;
-}
-
-type ContestantId = 'mixseg' | 'nibabel' | 'nibabel-matched';
-
-interface ContestantRecord {
-  id: ContestantId;
-  label: string;
-  /** gzip level used for the outputs (undefined: unknown). */
-  gzipLevel: number | undefined;
-  wallMs: number;
-  result?: IoResult;
-  error?: string;
-  stderr?: string;
-  /** nibabel only: versions and levels as the child reported them. */
-  nibabel?: Omit<NibabelResult, keyof IoResult>;
-  outputs: IoOutputs;
-  files?: OutputFiles;
-  summary?: ContestantSummary;
-}
-
-interface FileInfo {
-  bytes: number;
-  /** gzip header XFL byte: 4 = fastest (level 1), 2 = best (level 9), 0 = any other level. */
-  gzipXfl: number | undefined;
-}
-
-interface OutputFiles {
-  labels: FileInfo;
-  probabilities: FileInfo;
-  perClass: FileInfo[];
-  perClassBytes: number;
-}
-
-/** One tool's medians, as bench-results/imaging-io.json holds them. */
-export interface ContestantSummary {
-  coldReadMs: number;
-  medianWarmReadMs: number;
-  medianWriteLabelsMs: number;
-  medianWriteProbabilitiesMs: number;
-  medianWritePerClassMs: number;
-  peakRssKiB: number;
-  peakAfterReadsKiB: number;
-  rssBeforeBytes: number;
-}
-
-interface SyntheticSegmentation {
-  labels: Uint8Array;
-  probabilities: Float32Array;
-  description: Record<string, unknown>;
-}
-
 const NIBABEL_PYTHON = '/usr/bin/python3';
 const NIBABEL_SCRIPT = join(benchRoot, 'python', 'nibabel_io.py');
 const WORKER_SCRIPT = join(benchRoot, 'src', 'worker-imaging-io.ts');
 const INPUT = join(repoRoot, '..', 'shared', 'data', 'sri24', 'spgr.nii.gz');
-const N_CLASSES = 3;
+
 const REPETITIONS = { quick: 1, full: 5 };
 const CHILD_TIMEOUT_MS = 15 * 60 * 1000;
 
@@ -201,108 +80,6 @@ const METHODOLOGY = {
     "every output of both tools is read back with nibabel and compared with the expected arrays (exact) and the input's " +
     'affine, sform/qform codes and, for label maps, intent_code 1002.',
 };
-
-function writeRaw(path: string, data: Uint8Array | Float32Array): void {
-  if (os.endianness() !== 'LE')
-    throw new Error('this benchmark writes little-endian raw files on LE hosts only');
-  writeFileSync(path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-}
-
-/** Labels by tertiles and smooth probabilities from the voxel values (see METHODOLOGY.data). */
-function syntheticSegmentation(volume: Volume, nClasses: number): SyntheticSegmentation {
-  const values = volume.data;
-  const nVoxels = values.length;
-  let maskVoxels = 0;
-  for (let i = 0; i < nVoxels; i++) if (values[i] !== 0) maskVoxels++;
-  if (maskVoxels === 0) throw new Error(`${volume.source.path} has no nonzero voxel`);
-  const nonzero = new Float64Array(maskVoxels);
-  for (let i = 0, j = 0; i < nVoxels; i++) if (values[i] !== 0) nonzero[j++] = values[i]!;
-  nonzero.sort();
-  const quantile = (q: number): number => nonzero[Math.min(maskVoxels - 1, Math.floor(q * maskVoxels))]!;
-  const thresholds = Array.from({ length: nClasses - 1 }, (_, k) => quantile((k + 1) / nClasses));
-  const centres = Array.from({ length: nClasses }, (_, k) => quantile((2 * k + 1) / (2 * nClasses)));
-  const width = Math.max((centres[nClasses - 1]! - centres[0]!) / 4, 1);
-
-  const labels = new Uint8Array(nVoxels);
-  const probabilities = new Float32Array(nVoxels * nClasses);
-  const classCounts = new Array<number>(nClasses + 1).fill(0);
-  const logits = new Float64Array(nClasses);
-  for (let i = 0; i < nVoxels; i++) {
-    const v = values[i]!;
-    if (v === 0) {
-      classCounts[0]!++;
-      continue;
-    }
-    let label = 1;
-    while (label < nClasses && v >= thresholds[label - 1]!) label++;
-    labels[i] = label;
-    classCounts[label]!++;
-    let maxLogit = -Infinity;
-    for (let k = 0; k < nClasses; k++) {
-      const z = (v - centres[k]!) / width;
-      logits[k] = -0.5 * z * z;
-      if (logits[k]! > maxLogit) maxLogit = logits[k]!;
-    }
-    let total = 0;
-    for (let k = 0; k < nClasses; k++) {
-      logits[k] = Math.exp(logits[k]! - maxLogit);
-      total += logits[k]!;
-    }
-    for (let k = 0; k < nClasses; k++) probabilities[i * nClasses + k] = logits[k]! / total;
-  }
-  return {
-    labels,
-    probabilities,
-    description: { nVoxels, maskVoxels, thresholds, centres, width, classCounts },
-  };
-}
-
-/** The first 10 bytes of a gzip file: XFL is byte 8. */
-function fileInfo(path: string): FileInfo {
-  const bytes = statSync(path).size;
-  const header = new Uint8Array(10);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, header, 0, 10, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const isGzip = header[0] === 0x1f && header[1] === 0x8b;
-  return { bytes, gzipXfl: isGzip ? header[8] : undefined };
-}
-
-function outputFiles(outputs: IoOutputs): OutputFiles {
-  const perClass = outputs.perClass.map(fileInfo);
-  return {
-    labels: fileInfo(outputs.labels),
-    probabilities: fileInfo(outputs.probabilities),
-    perClass,
-    perClassBytes: perClass.reduce((sum, f) => sum + f.bytes, 0),
-  };
-}
-
-/**
- * The zlib gzip level that reproduces `path` byte for byte (mixseg gzips with node:zlib, which is
- * deterministic for a given zlib), or undefined when none does.
- */
-function inferGzipLevel(path: string): number | undefined {
-  const gz = new Uint8Array(readFileSync(path));
-  const raw = gunzipSync(gz);
-  for (let level = 0; level <= 9; level++) {
-    const candidate = gzipSync(raw, { level });
-    if (candidate.length === gz.length && candidate.every((byte, i) => byte === gz[i])) return level;
-  }
-  return undefined;
-}
-
-function outputsIn(directory: string, nClasses: number): IoOutputs {
-  mkdirSync(directory, { recursive: true });
-  return {
-    labels: join(directory, 'labels.nii.gz'),
-    probabilities: join(directory, 'probabilities.nii.gz'),
-    perClass: Array.from({ length: nClasses }, (_, k) => join(directory, `probability-${k}.nii.gz`)),
-  };
-}
 
 function probeNibabel(): {
   available: boolean;
@@ -352,118 +129,6 @@ function imagingProvenance(): Record<string, unknown> {
     uncommitted: status ? status.split('\n') : [],
     sourceHash: hash.digest('hex'),
   };
-}
-
-function summarise(result: IoResult): ContestantSummary {
-  return {
-    coldReadMs: result.coldReadMs,
-    medianWarmReadMs: median(result.readMs.slice(1)),
-    medianWriteLabelsMs: median(result.writeLabelsMs),
-    medianWriteProbabilitiesMs: median(result.writeProbabilitiesMs),
-    medianWritePerClassMs: median(result.writePerClassMs),
-    peakRssKiB: result.peakRssKiB,
-    peakAfterReadsKiB: result.vmHwmAfterReadsKiB,
-    rssBeforeBytes: result.rssBeforeBytes,
-  };
-}
-
-function record(
-  base: Pick<ContestantRecord, 'id' | 'label' | 'gzipLevel' | 'outputs'>,
-  outcome: ChildOutcome<IoResult | NibabelResult>,
-): ContestantRecord {
-  const result = outcome.result as (IoResult & NibabelResult) | undefined;
-  const failed = outcome.error !== undefined || result === undefined || result.available === false;
-  const contestant: ContestantRecord = { ...base, wallMs: outcome.wallMs };
-  if (failed) {
-    contestant.error = outcome.error ?? result?.error ?? 'no result';
-    contestant.stderr = outcome.stderr.slice(-4000);
-    return contestant;
-  }
-  const {
-    available: _available,
-    error: _error,
-    nibabelVersion,
-    numpyVersion,
-    python,
-    indexedGzip,
-    defaultCompressLevel,
-    compressLevel,
-    ...timings
-  } = result;
-  if (base.id !== 'mixseg') {
-    contestant.nibabel = {
-      available: true,
-      nibabelVersion,
-      numpyVersion,
-      python,
-      indexedGzip,
-      defaultCompressLevel,
-    };
-    contestant.gzipLevel = compressLevel;
-  }
-  contestant.result = timings as IoResult;
-  contestant.files = outputFiles(base.outputs);
-  contestant.summary = summarise(contestant.result);
-  return contestant;
-}
-
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0
-    ? formatNumber(a / b)
-    : 'n/a';
-const ms = (value: number | undefined): string => (value === undefined ? 'n/a' : formatNumber(value));
-
-function timeTable(contestants: ContestantRecord[], repetitions: number): string {
-  const mixseg = contestants.find((c) => c.id === 'mixseg');
-  const others = contestants.filter((c) => c.id !== 'mixseg');
-  const headers = ['operation', 'mixseg ms'];
-  for (const other of others) headers.push(`${other.label} ms`, `ratio vs ${other.label}`);
-  const rows: [string, (s: ContestantSummary) => number][] = [
-    ['read spgr.nii.gz, cold (1st call)', (s) => s.coldReadMs],
-    [`read spgr.nii.gz, warm (median of ${repetitions})`, (s) => s.medianWarmReadMs],
-    ['write label map (uint8, .nii.gz)', (s) => s.medianWriteLabelsMs],
-    ['write probabilities, one 4-D float32 .nii.gz', (s) => s.medianWriteProbabilitiesMs],
-    [`write probabilities, ${N_CLASSES} x 3-D float32 .nii.gz`, (s) => s.medianWritePerClassMs],
-  ];
-  const table = rows.map(([name, pick]) => {
-    const mine = mixseg?.summary ? pick(mixseg.summary) : undefined;
-    const cells = [name, ms(mine)];
-    for (const other of others) {
-      const theirs = other.summary ? pick(other.summary) : undefined;
-      cells.push(ms(theirs), ratio(mine, theirs));
-    }
-    return cells;
-  });
-  return formatTable(headers, table, new Set(headers.map((_, i) => i).filter((i) => i > 0)));
-}
-
-function sizeTable(contestants: ContestantRecord[]): string {
-  const headers = ['output', ...contestants.map((c) => `${c.label} bytes (gzip ${c.gzipLevel ?? '?'})`)];
-  const rows: [string, (f: OutputFiles) => number][] = [
-    ['label map', (f) => f.labels.bytes],
-    ['probabilities 4-D', (f) => f.probabilities.bytes],
-    [`probabilities, ${N_CLASSES} files (total)`, (f) => f.perClassBytes],
-  ];
-  const table = rows.map(([name, pick]) => [
-    name,
-    ...contestants.map((c) => (c.files ? String(pick(c.files)) : 'n/a')),
-  ]);
-  return formatTable(headers, table, new Set(headers.map((_, i) => i).filter((i) => i > 0)));
-}
-
-function memoryTable(contestants: ContestantRecord[]): string {
-  const headers = ['process', 'RSS at start MiB', 'peak after reads MiB', 'peak MiB'];
-  const rows = contestants.map((c) => {
-    const s = c.summary;
-    if (!s) return [c.label, 'FAILED', '', ''];
-    return [
-      c.label,
-      formatNumber(mebibytes(s.rssBeforeBytes)),
-      formatNumber(s.peakAfterReadsKiB / 1024),
-      formatNumber(s.peakRssKiB / 1024),
-    ];
-  });
-  return formatTable(headers, rows, new Set([1, 2, 3]));
 }
 
 export interface ImagingIoOptions {

@@ -4,7 +4,7 @@
  * one and two jobs.
  */
 import { groupedBarChartSvg } from './bar-chart.ts';
-import type { CliOutput, EndToEndTool } from './cli-segment.ts';
+import type { CliOutput, EndToEndTool } from './cli-segment-types.ts';
 import { markdownTable } from './markdown-table.ts';
 import { formatNumber } from './measure.ts';
 import { paletteColour } from './svg-style.ts';

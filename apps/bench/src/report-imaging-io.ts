@@ -1,5 +1,5 @@
 /** The report's NIfTI I/O section: reading and writing times of @mixseg/imaging and nibabel. */
-import type { ContestantSummary } from './imaging-io.ts';
+import type { ContestantSummary } from './imaging-io-types.ts';
 import { markdownTable } from './markdown-table.ts';
 import { formatNumber } from './measure.ts';
 import type { ReportSection } from './types.ts';

@@ -6,15 +6,16 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { CliOutput } from './cli-segment.ts';
-import type { CoreEmOutput } from './core-em.ts';
+import type { CliOutput } from './cli-segment-types.ts';
+import type { CoreEmOutput } from './core-em-types.ts';
 import { markdownTable } from './markdown-table.ts';
 import { type GitRevision, type MachineInfo, repoRoot, resultsDirectory } from './measure.ts';
 import { cliSection } from './report-cli.ts';
 import { coreEmSection } from './report-core-em.ts';
 import { type ImagingIoReportInput, imagingIoSection } from './report-imaging-io.ts';
-import { renderCrossDatasetTable, segmentationSection } from './report-segmentation.ts';
-import type { SegmentationOutput } from './segmentation.ts';
+import { renderCrossDatasetTable } from './report-cross-dataset.ts';
+import { segmentationSection } from './report-segmentation.ts';
+import type { SegmentationOutput } from './segmentation-types.ts';
 import type { HeadlineRow, ReportChart } from './types.ts';
 
 /** The results a report is made of; a missing one becomes a "not run" note. */

@@ -19,152 +19,45 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { SegmentOptions } from '@mixseg/imaging';
 import {
-  benchRoot,
   formatNumber,
   formatTable,
-  type GitRevision,
   gitRevision,
-  type MachineInfo,
   machineInfo,
-  median,
   repoRoot,
   resultsPath,
-  runJsonChild,
   writeJson,
 } from './measure.ts';
-import { type PairedRatio, pairedRatio } from './paired-ratio.ts';
+import { crossDatasetRows, renderCrossDatasetTable } from './report-cross-dataset.ts';
 import {
-  type CrossDatasetRow,
-  crossDatasetRows,
-  DEFAULT_CONTESTANT,
-  renderCrossDatasetTable,
-} from './report-segmentation.ts';
+  addRatios,
+  CONFIGURATIONS,
+  type Contestant,
+  DIPY_NAME,
+  LARGE_VOLUME_VOXELS,
+  mixsegContestant,
+  PYTHON,
+  peerContestant,
+  REPETITIONS,
+  repetitionsFor,
+  SKLEARN_NAME,
+  summarise,
+  VARIANT_CONFIGURATIONS,
+} from './segmentation-contestants.ts';
 import {
   prepareDatasets,
   type SegmentationDataset,
   type SegmentationGroup,
   type SkippedDataset,
 } from './segmentation-datasets.ts';
-import type { SegmentationOutcome, SegmentationWorkerConfig } from './worker-segmentation.ts';
-
-/** Who produced a result. */
-export type SegmentationTool = 'mixseg' | 'sklearn' | 'dipy';
-
-/** One mixseg configuration: a name for the tables and the options given to segment(). */
-export interface MixsegConfiguration {
-  name: string;
-  options: SegmentOptions;
-  /** Needs the dataset's atlas maps. */
-  atlas?: boolean;
-}
-
-/** One process's outcome. */
-export interface SegmentationRun {
-  repetition: number;
-  loadAverage: number;
-  /** The whole child process, interpreter start-up included, seconds. */
-  processSeconds: number;
-  outcome?: SegmentationOutcome;
-  error?: string;
-}
-
-/** One contestant on one dataset. */
-export interface SegmentationResult {
-  dataset: string;
-  contestant: string;
-  tool: SegmentationTool;
-  /** Dice of CSF, GM, WM (of the first run: every contestant is deterministic given its seed). */
-  dice: number[];
-  meanDice: number;
-  /** Medians over the runs. */
-  segmentSeconds: number;
-  readSeconds: number;
-  processSeconds: number;
-  peakMiB: number;
-  runs: SegmentationRun[];
-  /** mixseg segment time / scikit-learn's, per repetition, and their median. */
-  timeRatioToSklearn?: PairedRatio;
-  /** mixseg segment time / dipy's (dipy runs once: one pair). */
-  timeRatioToDipy?: PairedRatio;
-  /** mixseg peak RSS / scikit-learn's, per repetition, and their median. */
-  peakRatioToSklearn?: PairedRatio;
-}
-
-/** A contestant that did not run on a dataset, and why. */
-export interface SegmentationNote {
-  dataset: string;
-  contestant: string;
-  note: string;
-}
-
-/**
- * What bench-results/segmentation.json holds. `results` has one entry per (dataset, contestant);
- * `groups` says which datasets make up each row of the cross-dataset table, and `crossDataset`
- * holds that table's numbers (derived from `results`; the report recomputes them). Files written
- * before groups existed have neither: the report then makes every dataset its own group.
- */
-export interface SegmentationOutput {
-  benchmark: 'segmentation';
-  mode: 'quick' | 'full';
-  machine: MachineInfo;
-  git: GitRevision;
-  peers: {
-    python: string;
-    sklearn: { available: boolean; version?: string; note?: string };
-    dipy: { available: boolean; version?: string; note?: string; requested: boolean };
-  };
-  methodology: Record<string, string>;
-  /** The rows of the cross-dataset table, in order, each with its datasets (subjects). */
-  groups?: SegmentationGroup[];
-  datasets: (SegmentationDataset & { repetitions: number })[];
-  skippedDatasets: SkippedDataset[];
-  results: SegmentationResult[];
-  notes: SegmentationNote[];
-  /** The cross-dataset table: per group, mixseg defaults, scikit-learn and dipy. */
-  crossDataset?: CrossDatasetRow[];
-  totalSeconds: number;
-}
+import type {
+  SegmentationNote,
+  SegmentationOutput,
+  SegmentationResult,
+  SegmentationRun,
+} from './segmentation-types.ts';
 
 const DATA = join(repoRoot, '..', 'shared', 'data');
-const PYTHON = '/usr/bin/python3';
-const WORKER = join(benchRoot, 'src', 'worker-segmentation.ts');
-const PEERS_SCRIPT = join(benchRoot, 'python', 'segment_peers.py');
-const CHILD_TIMEOUT_MS = 20 * 60 * 1000;
-/** Volumes with more voxels than this (the 1 mm ones) get fewer repetitions. */
-const LARGE_VOLUME_VOXELS = 2e6;
-const REPETITIONS = { quick: 1, small: 3, large: 2 };
-
-/**
- * The configurations of every run: segment() with its defaults (only the mask, and imageType for
- * a T2 dataset), named so that the contestant is {@link DEFAULT_CONTESTANT}, and the atlas prior
- * where the SPM maps line up.
- */
-export const CONFIGURATIONS: MixsegConfiguration[] = [
-  { name: DEFAULT_CONTESTANT.slice('mixseg '.length), options: {} },
-  { name: 'atlas', options: { prior: 'atlas' }, atlas: true },
-];
-
-/** Extra configurations with --variants (for tuning work; not in the default run). */
-export const VARIANT_CONFIGURATIONS: MixsegConfiguration[] = [
-  { name: 'none', options: { prior: 'none' } },
-  { name: 'ppf', options: { prior: 'ppf' } },
-  { name: 'mrf', options: { prior: 'mrf' } },
-  { name: 'mrf, diag', options: { prior: 'mrf', covarianceType: 'diag' } },
-  {
-    name: 'FAST-like: mrf 0.1, shrinkage 0.05',
-    options: { prior: 'mrf', beta: 0.1, covarianceShrinkage: 0.05 },
-  },
-  {
-    name: 'FAST-like + atlas',
-    options: { prior: 'mrf', beta: 0.1, covarianceShrinkage: 0.05 },
-    atlas: true,
-  },
-];
-
-export const SKLEARN_NAME = 'scikit-learn GaussianMixture (full)';
-export const DIPY_NAME = 'dipy HMRF (beta 0.1)';
 
 const METHODOLOGY: Record<string, string> = {
   voxels:
@@ -221,119 +114,6 @@ function probePython(module: string): { available: boolean; version?: string; no
   if (probe.status === 0) return { available: true, version: probe.stdout.trim() };
   const reason = probe.error?.message ?? probe.stderr.trim().split('\n').at(-1) ?? 'unknown error';
   return { available: false, note: `${module} is not installed for ${PYTHON} (${reason}): skipped` };
-}
-
-/** Repetitions of a dataset: fewer for the 1 mm volumes, its group's when it sets them (IBSR: 1). */
-export function repetitionsFor(
-  dataset: Pick<SegmentationDataset, 'dims'>,
-  group: Pick<SegmentationGroup, 'repetitions'> | undefined,
-  quick: boolean,
-): number {
-  if (quick) return REPETITIONS.quick;
-  if (group?.repetitions !== undefined) return group.repetitions;
-  const voxels = dataset.dims[0] * dataset.dims[1] * dataset.dims[2];
-  return voxels > LARGE_VOLUME_VOXELS ? REPETITIONS.large : REPETITIONS.small;
-}
-
-interface Contestant {
-  name: string;
-  tool: SegmentationTool;
-  /** Runs in repetition 0 only. */
-  once: boolean;
-  run: () => Promise<{ outcome?: SegmentationOutcome; error?: string; processSeconds: number }>;
-}
-
-function mixsegContestant(dataset: SegmentationDataset, configuration: MixsegConfiguration): Contestant {
-  const config: SegmentationWorkerConfig = {
-    options: configuration.options,
-    imageType: dataset.imageType ?? 't1',
-    reference: dataset.reference,
-    atlas: configuration.atlas && dataset.atlas ? dataset.atlas : null,
-    channels: dataset.channels,
-  };
-  return {
-    name: `mixseg ${configuration.name}`,
-    tool: 'mixseg',
-    once: false,
-    run: async () => {
-      const child = await runJsonChild<SegmentationOutcome>(
-        process.execPath,
-        ['--import', 'tsx', WORKER, JSON.stringify(config)],
-        { cwd: benchRoot, timeoutMs: CHILD_TIMEOUT_MS },
-      );
-      return child.result && !child.error
-        ? { outcome: child.result, processSeconds: child.wallMs / 1000 }
-        : {
-            error: `${child.error}: ${child.stderr.trim().split('\n').slice(-3).join(' | ')}`,
-            processSeconds: child.wallMs / 1000,
-          };
-    },
-  };
-}
-
-function peerContestant(dataset: SegmentationDataset, tool: 'sklearn' | 'dipy'): Contestant {
-  return {
-    name: tool === 'sklearn' ? SKLEARN_NAME : DIPY_NAME,
-    tool,
-    once: tool === 'dipy',
-    run: async () => {
-      const child = await runJsonChild<SegmentationOutcome>(
-        PYTHON,
-        [
-          PEERS_SCRIPT,
-          tool,
-          '--image-type',
-          dataset.imageType ?? 't1',
-          dataset.reference,
-          ...dataset.channels,
-        ],
-        { cwd: join(benchRoot, 'python'), timeoutMs: CHILD_TIMEOUT_MS },
-      );
-      return child.result && !child.error
-        ? { outcome: child.result, processSeconds: child.wallMs / 1000 }
-        : {
-            error: `${child.error}: ${(child.result as { error?: string } | undefined)?.error ?? child.stderr.trim().split('\n').slice(-2).join(' | ')}`,
-            processSeconds: child.wallMs / 1000,
-          };
-    },
-  };
-}
-
-function summarise(dataset: string, contestant: Contestant, runs: SegmentationRun[]): SegmentationResult {
-  const ok = runs.filter((r) => r.outcome);
-  const first = ok[0]!.outcome!;
-  return {
-    dataset,
-    contestant: contestant.name,
-    tool: contestant.tool,
-    dice: first.dice,
-    meanDice: first.dice.reduce((a, b) => a + b, 0) / first.dice.length,
-    segmentSeconds: median(ok.map((r) => r.outcome!.segmentSeconds)),
-    readSeconds: median(ok.map((r) => r.outcome!.readSeconds)),
-    processSeconds: median(ok.map((r) => r.processSeconds)),
-    peakMiB: median(ok.map((r) => r.outcome!.peakMiB ?? Number.NaN)),
-    runs,
-  };
-}
-
-/** Paired ratios of each mixseg row against the peers of the same dataset. */
-function addRatios(results: SegmentationResult[]): void {
-  const series = (result: SegmentationResult, pick: (o: SegmentationOutcome) => number | null) =>
-    result.runs
-      .filter((r) => r.outcome)
-      .map((r) => ({ repetition: r.repetition, value: pick(r.outcome!) ?? Number.NaN }));
-  for (const result of results) {
-    if (result.tool !== 'mixseg') continue;
-    const sklearn = results.find((r) => r.dataset === result.dataset && r.tool === 'sklearn');
-    const dipy = results.find((r) => r.dataset === result.dataset && r.tool === 'dipy');
-    const time = (o: SegmentationOutcome) => o.segmentSeconds;
-    const peak = (o: SegmentationOutcome) => o.peakMiB;
-    if (sklearn) {
-      result.timeRatioToSklearn = pairedRatio(series(result, time), series(sklearn, time));
-      result.peakRatioToSklearn = pairedRatio(series(result, peak), series(sklearn, peak));
-    }
-    if (dipy) result.timeRatioToDipy = pairedRatio(series(result, time), series(dipy, time));
-  }
 }
 
 /** Options of {@link runSegmentation}. */

@@ -12,7 +12,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type * as Core from '@mixseg/core';
 import type { GaussianMixtureOptions } from '@mixseg/core';
-import type { WorkerConfig, WorkerResult } from './core-em.ts';
+import type { WorkerConfig, WorkerResult } from './core-em-types.ts';
 import { intervals, median, procStatus } from './measure.ts';
 
 /** Reads raw little-endian float32 samples straight into a Float32Array (no intermediate copy). */

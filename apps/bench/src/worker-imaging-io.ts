@@ -11,7 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readNifti, writeLabelMap, writeProbabilityMaps } from '@mixseg/imaging/node';
-import type { ImagingWorkerConfig, IoResult } from './imaging-io.ts';
+import type { ImagingWorkerConfig, IoResult } from './imaging-io-types.ts';
 import { median, procStatus } from './measure.ts';
 
 /** Fills `target` with the whole content of `path`, which must be exactly as long. */

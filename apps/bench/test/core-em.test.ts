@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COVARIANCE_TYPES, contestantsFor, PLANS, warmStartFor } from '../src/core-em.ts';
+import { COVARIANCE_TYPES, contestantsFor, PLANS, warmStartFor } from '../src/core-em-cases.ts';
 
 const BASE = {
   weights: [0.25, 0.75],

@@ -3,11 +3,11 @@
  * no Python, no ../shared/data, no timing.
  */
 import type { CovarianceType } from '@mixseg/core';
-import type { CliOutput, ProcessRun } from '../src/cli-segment.ts';
-import type { CaseRecord, ContestantRecord, CoreEmOutput, CorePath } from '../src/core-em.ts';
+import type { CliOutput, ProcessRun } from '../src/cli-segment-types.ts';
+import type { CaseRecord, ContestantRecord, CoreEmOutput, CorePath } from '../src/core-em-types.ts';
 import type { GitRevision, MachineInfo } from '../src/measure.ts';
 import type { PairedRatio } from '../src/paired-ratio.ts';
-import type { SegmentationOutput, SegmentationResult } from '../src/segmentation.ts';
+import type { SegmentationOutput, SegmentationResult } from '../src/segmentation-types.ts';
 
 export const MACHINE: MachineInfo = {
   cores: 2,

@@ -4,10 +4,10 @@ import {
   crossDatasetRows,
   DEFAULT_CONTESTANT,
   renderCrossDatasetTable,
-  segmentationSection,
-} from '../src/report-segmentation.ts';
-import type { SegmentationOutput, SegmentationResult } from '../src/segmentation.ts';
+} from '../src/report-cross-dataset.ts';
+import { segmentationSection } from '../src/report-segmentation.ts';
 import type { SegmentationDataset, SegmentationGroup } from '../src/segmentation-datasets.ts';
+import type { SegmentationOutput, SegmentationResult } from '../src/segmentation-types.ts';
 import { GIT, MACHINE, segmentationFixture } from './fixtures.ts';
 
 const SKLEARN = 'scikit-learn GaussianMixture (full)';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../src/measure.ts';
 import { PHANTOM_CASES } from '../src/reference-cases.ts';
-import { CONFIGURATIONS, repetitionsFor } from '../src/segmentation.ts';
+import { CONFIGURATIONS, repetitionsFor } from '../src/segmentation-contestants.ts';
 import {
   describePhantom,
   groupDatasets,
