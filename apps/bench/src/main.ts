@@ -12,6 +12,7 @@ import { runImagingIo } from './imaging-io.ts';
 import { runPartialVolume } from './partial-volume.ts';
 import { writeReport } from './report.ts';
 import { runSegmentation } from './segmentation.ts';
+import { runViewer } from './viewer.ts';
 
 interface BenchOptions {
   quick: boolean;
@@ -76,6 +77,13 @@ const BENCHMARKS: Benchmark[] = [
     minutes: '~5',
     run: (options) => runCliSegment(options),
   },
+  {
+    name: 'viewer',
+    description:
+      'viewer build, then its browser timing test: URL to first drawn subject, j to the next, on a 1 mm study of 4',
+    minutes: '~2',
+    run: (options) => runViewer(options),
+  },
 ];
 
 const FLAGS = new Set(['--quick', '--dipy', '--variants', '--readme']);
@@ -86,7 +94,7 @@ function usage(): string {
     '       pnpm bench report [--quick] [--readme]',
     '  filter             run only the benchmarks whose name contains it; the report is rendered at the end',
     '  report             only render bench-results/report.md (and SVG charts) from the JSON already there',
-    '  --quick            smoke run on small data, single runs (about 3 minutes); results, report and charts',
+    '  --quick            smoke run on small data, single runs (about 5 minutes); results, report and charts',
     '                     go to bench-results/quick/ and never replace a full run',
     "  --dipy             also run dipy's HMRF on the 1 mm volumes (about 3 minutes and 2.5 GB each); it runs",
     '                     on the phantoms, slices and the 2 mm volume anyway',
@@ -94,10 +102,10 @@ function usage(): string {
     '  --readme           report: also replace the headline block of README.md (full results only)',
     '  --core-ref=<rev>   benchmark @mixseg/core as committed at <rev> (default: the working tree,',
     '                     copied once at the start so that edits during the run do not leak in)',
-    'benchmarks (full run on 2 cores, about 25 minutes in all without --dipy):',
+    'benchmarks (full run on 2 cores, about 27 minutes in all without --dipy):',
     ...BENCHMARKS.map(
       (b) =>
-        `  ${b.name.padEnd(13)} ${b.minutes.padStart(4)} min  ${b.description}${b.explicit ? ' (only when named)' : ''}`,
+        `  ${b.name.padEnd(14)} ${b.minutes.padStart(4)} min  ${b.description}${b.explicit ? ' (only when named)' : ''}`,
     ),
   ].join('\n');
 }

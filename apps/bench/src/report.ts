@@ -12,11 +12,13 @@ import { markdownTable } from './markdown-table.ts';
 import { type GitRevision, type MachineInfo, repoRoot, resultsDirectory } from './measure.ts';
 import { cliSection } from './report-cli.ts';
 import { coreEmSection } from './report-core-em.ts';
-import { type ImagingIoReportInput, imagingIoSection } from './report-imaging-io.ts';
 import { renderCrossDatasetTable } from './report-cross-dataset.ts';
+import { type ImagingIoReportInput, imagingIoSection } from './report-imaging-io.ts';
 import { segmentationSection } from './report-segmentation.ts';
+import { viewerSection } from './report-viewer.ts';
 import type { SegmentationOutput } from './segmentation-types.ts';
 import type { HeadlineRow, ReportChart } from './types.ts';
+import type { ViewerOutput } from './viewer.ts';
 
 /** The results a report is made of; a missing one becomes a "not run" note. */
 export interface ReportInputs {
@@ -24,6 +26,7 @@ export interface ReportInputs {
   segmentation?: SegmentationOutput;
   cli?: CliOutput;
   imagingIo?: ImagingIoReportInput;
+  viewer?: ViewerOutput;
   /** Files that exist but could not be used, and why. */
   problems: string[];
 }
@@ -56,6 +59,7 @@ const FILES = {
   segmentation: 'segmentation.json',
   cli: 'cli.json',
   imagingIo: 'imaging-io.json',
+  viewer: 'viewer.json',
 } as const;
 
 /** A benchmark's JSON, if it exists and was written by this version of the benchmark. */
@@ -111,11 +115,19 @@ export function loadReportInputs(directory: string): ReportInputs {
     (d) => Array.isArray(d['contestants']),
     problems,
   );
+  const viewer = readResult<ViewerOutput>(
+    directory,
+    FILES.viewer,
+    'viewer',
+    (d) => typeof d['timings'] === 'object' && d['timings'] !== null,
+    problems,
+  );
   return {
     ...(coreEm ? { coreEm } : {}),
     ...(segmentation ? { segmentation } : {}),
     ...(cli ? { cli } : {}),
     ...(imagingIo ? { imagingIo } : {}),
+    ...(viewer ? { viewer } : {}),
     problems,
   };
 }
@@ -145,14 +157,17 @@ export function buildReport(inputs: ReportInputs, options: BuildReportOptions): 
     segmentationSection(inputs.segmentation, source(FILES.segmentation)),
     cliSection(inputs.cli, source(FILES.cli)),
     imagingIoSection(inputs.imagingIo, source(FILES.imagingIo)),
+    viewerSection(inputs.viewer, source(FILES.viewer)),
   ];
   const runs: [string, { machine?: MachineInfo; git?: GitRevision } | undefined][] = [
     ['core-em', inputs.coreEm],
     ['segmentation', inputs.segmentation],
     ['cli', inputs.cli],
     ['imaging-io', inputs.imagingIo as { machine?: MachineInfo; git?: GitRevision } | undefined],
+    ['viewer', inputs.viewer],
   ];
-  const ran = runs.filter(([, output]) => output?.machine);
+  // The headline's runs: the viewer has no row there (its section has its own figures).
+  const ran = runs.filter(([name, output]) => output?.machine && name !== 'viewer');
   const dipyAll = inputs.segmentation?.peers.dipy.requested || inputs.cli?.peers.dipyRequested;
   const command = `pnpm bench${options.quick ? ' --quick' : ''}${dipyAll ? ' --dipy' : ''}`;
   const headlineRows = sections.flatMap((s) => s.headline);
