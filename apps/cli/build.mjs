@@ -1,9 +1,10 @@
 // Bundles the mixseg command into one file, dist/mixseg.mjs, that runs with plain `node`.
 // The same file is also the worker-thread entry (src/worker.ts runs when loaded as a worker).
-// @mixseg/core, @mixseg/imaging, the viewer's server and the pure-JavaScript dependencies are
-// inlined; sharp is native (libvips binaries per platform), so it stays an ordinary dependency,
-// and pack.mjs names it in the packed package.json. `node build.mjs` builds; pack.mjs imports
-// bundleCli to bundle into its staging folder.
+// @mixseg/core, @mixseg/imaging, @mixseg/server and the pure-JavaScript dependencies are inlined
+// (the viewer's page is no code of the bundle: pack.mjs ships its built files beside it); sharp
+// is native (libvips binaries per platform), so it stays an ordinary dependency, and pack.mjs
+// names it in the packed package.json. `node build.mjs` builds; pack.mjs imports bundleCli to
+// bundle into its staging folder.
 import { chmodSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImageChannels } from '@mixseg/imaging/node';
+import { startViewerServer, type ViewerServer } from '@mixseg/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startViewerServer, type ViewerServer } from '../src/server/serve.ts';
 import { writeResultsFolder } from './results-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
+/** The page global-setup.ts builds, which the server serves. */
+const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /** Pixels of a screenshot that are grey (the anatomy, not a label colour, not black). */
 async function greyPixels(page: Page, name: string): Promise<number> {
@@ -72,7 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('reviewing a study in Chromium', () => {
       await writeFile(sidecarPath, JSON.stringify(sidecar));
     }
     await rm(join(root, 'raw', 'sub-02_T1w.nii.gz'));
-    outside = await startViewerServer({ folder: out });
+    outside = await startViewerServer({ folder: out, distDir: VIEWER_DIST });
     // a study of a phantom with a 30 % bias field, fitted with bias correction (the default);
     // sub-01 and sub-02 have their field saved (--save-bias-field), sub-03 has not
     biasedFolder = join(root, 'biased');
@@ -83,7 +85,7 @@ describe.skipIf(!existsSync(CHROMIUM))('reviewing a study in Chromium', () => {
       copyFirst: true,
     });
     await rm(join(biasedFolder, 'sub-03_T1w_desc-biasfield.nii.gz'));
-    biased = await startViewerServer({ folder: biasedFolder });
+    biased = await startViewerServer({ folder: biasedFolder, distDir: VIEWER_DIST });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

@@ -16,13 +16,15 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startViewerServer, type ViewerServer } from '@mixseg/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startViewerServer, type ViewerServer } from '../src/server/serve.ts';
 import { writeResultsFolder } from './results-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
+/** The page global-setup.ts builds, which the server serves. */
+const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const STEMS = ['sub-01_T1w', 'sub-02_T1w', 'sub-03_T1w', 'sub-04_T1w'];
 const SUBJECTS = STEMS.map((stem) => stem.replace(/_T1w$/, ''));
 const DIMS = [182, 218, 182] as const;
@@ -71,7 +73,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer speed on a 1 mm study of four sub
       phantom: { dims: DIMS, spacing: [1, 1, 1], shape: 'ellipsoids' },
       copyFirst: true,
     });
-    server = await startViewerServer({ folder });
+    server = await startViewerServer({ folder, distDir: VIEWER_DIST });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

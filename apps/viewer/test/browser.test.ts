@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { encodeNifti1, labelMapImage, parseNifti, readImageChannels, segment } from '@mixseg/imaging/node';
+import { startViewerServer, type ViewerServer } from '@mixseg/server';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startViewerServer, type ViewerServer } from '../src/server/serve.ts';
 import { FIXTURE_LABELS, type FixtureSubject, writeResultsFolder } from './results-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
+/** The page global-setup.ts builds, which the server serves. */
+const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 type Rgb = [number, number, number];
@@ -120,8 +122,8 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in Chromium', () => {
       join(oddFolder, 'dseg.tsv'),
       `index\tname\tabbreviation\tcolor\n1\tCSF\tCSF\t#2f80ed\n2\t${XSS_NAME}\tGM\t#27ae60\n7\tWhite matter (label 7)\tWM\t#eb5757\n`,
     );
-    server = await startViewerServer({ folder });
-    oddServer = await startViewerServer({ folder: oddFolder });
+    server = await startViewerServer({ folder, distDir: VIEWER_DIST });
+    oddServer = await startViewerServer({ folder: oddFolder, distDir: VIEWER_DIST });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

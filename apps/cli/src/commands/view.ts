@@ -2,17 +2,15 @@
  * `mixseg view [folder]`: serves the built web viewer and one results folder on this machine and
  * prints the URL, until Ctrl-C. It builds nothing: the page is apps/viewer's production build,
  * shipped beside the bundle in the packed CLI (pack.mjs), or else found in the checkout this command
- * runs from (`pnpm --filter @mixseg/viewer build`).
- *
- * The server is @mixseg/viewer's own (`@mixseg/viewer/serve`, a small Node module with no
- * browser code): the one place where an app imports another, rather than a copy of the server or a
- * package holding only it.
+ * runs from (`pnpm --filter @mixseg/viewer build`), and this command hands its folder to the server
+ * (@mixseg/server, Node only), which knows no app's layout. The CLI imports no code of the viewer:
+ * only its built files.
  */
 import { stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startViewerServer } from '@mixseg/viewer/serve';
+import { startViewerServer } from '@mixseg/server';
 import type { Command } from 'commander';
 import { type CliIo, EXIT_FAILURE, UsageError } from '../cli-io.ts';
 import { integerIn } from '../options.ts';

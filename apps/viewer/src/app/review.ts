@@ -3,7 +3,7 @@
  * server. A mark applies to the subject drawn on screen, never to one still loading: while the
  * page switches subjects the buttons are disabled and the keys refused, saying why.
  */
-import type { ReviewMark, ReviewStatus } from '../shared/review-file.ts';
+import type { ReviewMark, ReviewStatus } from '@mixseg/server/shared';
 import { byId } from './dom.ts';
 import type { StudyState } from './state.ts';
 import { setPageState, setStatus } from './status.ts';

@@ -4,8 +4,8 @@
  * state only; drawing it is view.ts's job.
  */
 import { sameGrid, type Volume } from '@mixseg/imaging';
+import type { ReviewMark } from '@mixseg/server/shared';
 import type { Niivue } from '@niivue/niivue';
-import type { ReviewMark } from '../shared/review-file.ts';
 import { modelIsBiasCorrected } from './intensity-units.ts';
 import {
   defaultColour,

@@ -8,7 +8,7 @@
  * are served.
  */
 
-import type { FolderListing as ServerListing } from '../shared/folder-listing.ts';
+import type { FolderListing as ServerListing } from '@mixseg/server/shared';
 import { modelIsBiasCorrected } from './intensity-units.ts';
 import { labelImageOf, nvImageOf } from './layers.ts';
 import { type LoadPriority, loadNifti, type NiftiSource, promote } from './nifti-client.ts';
@@ -24,7 +24,7 @@ import { baseName } from './state.ts';
 import type { Layer } from './types.ts';
 
 /**
- * The server's listing of the results folder (`api/folder`, see shared/folder-listing.ts); a page
+ * The server's listing of the results folder (`api/folder`, see @mixseg/server/shared); a page
  * opened without the server (files dropped on it) has no `inputs`.
  */
 export type FolderListing = Pick<ServerListing, 'name' | 'files'> & Partial<Pick<ServerListing, 'inputs'>>;

@@ -1,9 +1,13 @@
 /**
  * `pnpm --filter @mixseg/viewer serve <results-folder> [--port N]` (the script builds the viewer first):
- * serves the built viewer and one results folder on 127.0.0.1 and prints the URL (until `mixseg view` does).
+ * serves this app's built page (dist) and one results folder on 127.0.0.1 with @mixseg/server, and
+ * prints the URL (as `mixseg view` does).
  */
 import { resolve } from 'node:path';
-import { startViewerServer } from './serve.ts';
+import { fileURLToPath } from 'node:url';
+import { startViewerServer } from '@mixseg/server';
+
+const DIST_DIR = fileURLToPath(new URL('../../dist', import.meta.url));
 
 const args = process.argv.slice(2);
 const portIndex = args.indexOf('--port');
@@ -18,6 +22,7 @@ try {
   const server = await startViewerServer({
     folder: resolve(process.env['INIT_CWD'] ?? process.cwd(), folder),
     port,
+    distDir: DIST_DIR,
   });
   process.stdout.write(`mixseg viewer: ${server.url}  (serving ${folder}; Ctrl-C stops)\n`);
   const stop = () => {

@@ -2,14 +2,15 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REVIEW_LOCK_FILE, startViewerServer } from '../src/server/serve.ts';
 import {
   parseReviewTable,
+  REVIEW_LOCK_FILE,
   type ReviewMark,
   reviewMarks,
+  startViewerServer,
   updateReviewTsv,
   validateReviewMark,
-} from '../src/shared/review-file.ts';
+} from '../src/index.ts';
 import { startServerProcess } from './serve-process.ts';
 
 const mark = (subject: string, status: ReviewMark['status'], note = '', time = 't'): ReviewMark => ({

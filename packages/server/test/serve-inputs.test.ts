@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FolderListing, startViewerServer, type ViewerServer } from '../src/server/serve.ts';
+import { type FolderListing, startViewerServer, type ViewerServer } from '../src/index.ts';
 
 /** A GET with the path sent exactly as given (fetch() would normalise `..`). */
 function get(

@@ -7,7 +7,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import type { FolderListing, ListedFile, ListingProblem } from '../shared/folder-listing.ts';
+import type { FolderListing, ListedFile, ListingProblem } from './folder-listing.ts';
 import { fileSystemHttpError } from './http-error.ts';
 import { SIDECAR_SUFFIX, type SidecarInputs } from './sidecar-inputs.ts';
 import { timeSlices } from './time-slices.ts';

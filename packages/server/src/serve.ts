@@ -28,17 +28,13 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FolderListing } from '../shared/folder-listing.ts';
-import { type ReviewMark, validateReviewMark } from '../shared/review-file.ts';
+import type { FolderListing } from './folder-listing.ts';
 import { fileSystemHttpError, HttpError, oneLine } from './http-error.ts';
 import { type ListFolderOptions, listFolder, OUTSIDE_SYMLINK } from './list-folder.ts';
+import { type ReviewMark, validateReviewMark } from './review-file.ts';
 import { type ReviewStoreOptions, readReviewMarks, saveReviewMark } from './review-store.ts';
 import { sendFile } from './send-file.ts';
 import { INPUTS_ROUTE, SIDECAR_SUFFIX, SidecarInputs } from './sidecar-inputs.ts';
-
-export type { FolderListing, InputEntry, ListedFile, ListingProblem } from '../shared/folder-listing.ts';
-export { REVIEW_FILE, REVIEW_LOCK_FILE } from './review-store.ts';
 
 /** Options of {@link startViewerServer}. */
 export interface ViewerServerOptions {
@@ -48,8 +44,11 @@ export interface ViewerServerOptions {
   host?: string;
   /** Port; default 0 (any free port). */
   port?: number;
-  /** The built viewer. Default `apps/viewer/dist` (beside this package's `src`). */
-  distDir?: string;
+  /**
+   * The built viewer page: a folder holding `index.html` and its assets (apps/viewer's `dist`, or
+   * the copy the packed CLI ships). Its owner passes it: this package knows no app's layout.
+   */
+  distDir: string;
   /**
    * Where the server reports failures: one line per call, no line ending (`mixseg view: 403 GET
    * /data/sub-01/x.nii.gz: sub-01/x.nii.gz: permission denied`). Default: standard error.
@@ -69,7 +68,6 @@ export interface ViewerServer {
   close: () => Promise<void>;
 }
 
-const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../dist', import.meta.url));
 const MAX_BODY_BYTES = 64 * 1024;
 /** Listing problems logged per listing; the rest are in the listing's JSON. */
 const MAX_LOGGED_PROBLEMS = 20;
@@ -98,10 +96,7 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   const folder = await realDirectory(options.folder, 'results folder');
-  const distDir = await realDirectory(
-    options.distDir ?? DEFAULT_DIST_DIR,
-    'built viewer (run the build first)',
-  );
+  const distDir = await realDirectory(options.distDir, 'built viewer (run the build first)');
   try {
     await stat(join(distDir, 'index.html'));
   } catch {

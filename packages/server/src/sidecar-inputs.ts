@@ -12,7 +12,7 @@ import type { Stats } from 'node:fs';
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InputEntry } from '../shared/folder-listing.ts';
+import type { InputEntry } from './folder-listing.ts';
 import { fileSystemHttpError, HttpError } from './http-error.ts';
 import { timeSlices } from './time-slices.ts';
 

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const VIEWER_FOLDER = fileURLToPath(new URL('..', import.meta.url));
+const PACKAGE_FOLDER = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = fileURLToPath(import.meta.url);
 
 /** A server in a child process. */
@@ -46,7 +46,7 @@ export function startServerProcess(
     ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...node]
     : node;
   const child: ChildProcess = spawn(command!, args, {
-    cwd: VIEWER_FOLDER,
+    cwd: PACKAGE_FOLDER,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
@@ -85,7 +85,7 @@ export function startServerProcess(
 }
 
 if (process.argv[1] === SCRIPT) {
-  const { startViewerServer } = await import('../src/server/serve.ts');
+  const { startViewerServer } = await import('../src/index.ts');
   const [folder, distDir] = process.argv.slice(2);
   const server = await startViewerServer({ folder: folder!, distDir: distDir! });
   process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startViewerServer, type ViewerServer } from '../src/server/serve.ts';
+import { startViewerServer, type ViewerServer } from '../src/index.ts';
 
 /** A GET (or other method) with the path sent exactly as given: fetch() would normalise `..`. */
 function rawRequest(
@@ -176,9 +176,9 @@ describe('startViewerServer', () => {
   });
 
   it('rejects a missing folder or an unbuilt viewer, naming it', async () => {
-    await expect(startViewerServer({ folder: join(root, 'nope') })).rejects.toThrow(
-      /nope: no such results folder/,
-    );
+    await expect(
+      startViewerServer({ folder: join(root, 'nope'), distDir: join(root, 'dist') }),
+    ).rejects.toThrow(/nope: no such results folder/);
     await expect(startViewerServer({ folder, distDir: folder })).rejects.toThrow(/no index\.html/);
   });
 });

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileSystemHttpError, HttpError } from './http-error.ts';
 import {
   formatReviewTable,
   parseReviewTable,
@@ -22,8 +23,7 @@ import {
   type ReviewMark,
   reviewMarks,
   setReviewMark,
-} from '../shared/review-file.ts';
-import { fileSystemHttpError, HttpError } from './http-error.ts';
+} from './review-file.ts';
 
 /** The review marks file, in the results folder. */
 export const REVIEW_FILE = 'review.tsv';
