@@ -6,6 +6,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
 import { UsageError } from './cli-io.ts';
 
 /** One subject of a batch. */
@@ -38,39 +39,28 @@ export function stemOf(path: string): string {
   return extension ? name.slice(0, name.length - extension.length) : name;
 }
 
-function isGlob(pattern: string): boolean {
-  return /[*?[]/.test(pattern);
+/**
+ * How the globs are read (picomatch), as a shell reads them: `*`, `?`, `[..]` within a name, `**`
+ * any folders, `{a,b}` alternatives; POSIX brackets (`[!1]` is "not 1", `[[:digit:]]` a digit); a
+ * leading `!` is part of the name, not a negation.
+ */
+const GLOB_OPTIONS: picomatch.PicomatchOptions = { posix: true, nonegate: true };
+
+/**
+ * The argument as picomatch is to read it, `/`-separated: parentheses and `|` escaped, since in a
+ * shell they are characters of a name (`scan (1).nii.gz`), while picomatch would read them as a
+ * group. Characters the user escaped stay escaped.
+ */
+function globSource(pattern: string): string {
+  return pattern
+    .split(sep)
+    .join('/')
+    .replace(/\\.|[()|]/g, (match) => (match.length === 2 ? match : `\\${match}`));
 }
 
-/** A glob as a regular expression over `/`-separated relative paths: `**` any folders, `*` `?` `[..]` within a name. */
-function globRegExp(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      // `**/` matches zero or more folders
-      if (pattern[i + 2] === '/') {
-        source += '(?:[^/]*/)*';
-        i += 2;
-      } else {
-        source += '.*';
-        i += 1;
-      }
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) source += '\\[';
-      else {
-        source += `[${pattern
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else source += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`);
+/** Whether an argument is a glob rather than a path: it holds `*`, `?`, `[..]` or `{a,b}`. */
+function isGlob(pattern: string): boolean {
+  return /[*?[{]/.test(pattern) && picomatch.scan(globSource(pattern), GLOB_OPTIONS).isGlob;
 }
 
 /** A path a folder or glob search could not read, and why; the search went on without it. */
@@ -170,34 +160,50 @@ async function walk(
   return result;
 }
 
+/** Matches one name of a path; {@link ANY_DEPTH} stands for a `**` segment. */
+type NameMatcher = (name: string) => boolean;
+
+/** Marks a `**` segment in {@link globSegments}. */
+const ANY_DEPTH: NameMatcher = () => true;
+
 /**
  * Whether a folder (relative path with `/`) could hold files matching the glob's segments: each of
  * its names matches the glob's segment at that depth, until a `**` (which matches any depth).
  */
-function globCouldMatchBelow(segments: readonly RegExp[] | undefined, folder: string): boolean {
+function globCouldMatchBelow(segments: readonly NameMatcher[] | undefined, folder: string): boolean {
   if (segments === undefined) return true;
   const names = folder.split('/');
   for (let i = 0; i < names.length; i++) {
     const segment = segments[i];
     if (segment === undefined) return false; // deeper than the glob reaches
     if (segment === ANY_DEPTH) return true;
-    if (!segment.test(names[i]!)) return false;
+    if (!segment(names[i]!)) return false;
   }
   return names.length < segments.length; // a file still has to match a segment below
 }
 
-/** Marks a `**` segment in {@link globSegments}. */
-const ANY_DEPTH = /(?:)/;
-
-/** The glob's `/`-separated segments as expressions, or undefined when one holds `**` inside a name. */
-function globSegments(pattern: string): RegExp[] | undefined {
-  const segments: RegExp[] = [];
-  for (const segment of pattern.split('/')) {
-    if (segment === '**') segments.push(ANY_DEPTH);
-    else if (segment.includes('**')) return undefined;
-    else segments.push(globRegExp(segment));
+/** Whether a glob segment closes every `{` and `[` it opens (else it spans a `/`); escapes skipped. */
+function isSelfContained(segment: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i];
+    if (c === '\\') i++;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth < 0) return false;
   }
-  return segments;
+  return depth === 0;
+}
+
+/**
+ * The glob's `/`-separated segments as matchers of one name each, or undefined (no pruning) when
+ * a segment holds `**` inside a name or a brace or bracket spans a `/` (`{a/b,c}/*.nii`).
+ */
+function globSegments(pattern: string): NameMatcher[] | undefined {
+  const segments = pattern.split('/');
+  if (segments.some((segment) => (segment.includes('**') && segment !== '**') || !isSelfContained(segment))) {
+    return undefined;
+  }
+  return segments.map((segment) => (segment === '**' ? ANY_DEPTH : picomatch(segment, GLOB_OPTIONS)));
 }
 
 function isInputImage(path: string): boolean {
@@ -213,8 +219,8 @@ function describeSkipped(skipped: readonly SkippedPath[], cwd: string): string {
 /**
  * The image files named by the arguments: a file as is; a folder's images (`.nii`, `.nii.gz`,
  * `.png`, `.jpg`, `.jpeg`) found recursively, leaving out hidden files, `derivatives` folders (BIDS)
- * and mixseg's own outputs; a glob's matching images (for shells that do not expand it, or lists
- * too long for them).
+ * and mixseg's own outputs; a glob's matching images (`*`, `?`, `[..]`, `**`, `{a,b}`, read as
+ * {@link GLOB_OPTIONS} says; for shells that do not expand it, or lists too long for them).
  *
  * What cannot be read (a subfolder without permission, a broken symbolic link, a folder removed
  * during the search) is skipped and listed in `skipped`, so that one bad folder does not stop a
@@ -237,13 +243,11 @@ export async function findInputs(
   const skipped: SkippedPath[] = [];
   for (const pattern of patterns) {
     if (isGlob(pattern)) {
-      const normalised = pattern.split(sep).join('/');
-      const parts = normalised.split('/');
-      const firstGlob = parts.findIndex(isGlob);
-      const base = resolve(cwd, parts.slice(0, firstGlob).join('/') || '.');
-      const rest = parts.slice(firstGlob).join('/');
-      const matcher = globRegExp(rest);
-      const segments = globSegments(rest);
+      // the folders before the first glob segment are searched; the rest is matched below them
+      const scan = picomatch.scan(globSource(pattern), GLOB_OPTIONS);
+      const base = resolve(cwd, scan.base.replace(/\\(.)/g, '$1') || '.');
+      const matcher = picomatch(scan.glob, GLOB_OPTIONS);
+      const segments = globSegments(scan.glob);
       let search: Walk = { files: [], skipped: [] };
       try {
         if ((await access.statPath(base)).isDirectory()) {
@@ -256,7 +260,7 @@ export async function findInputs(
           search.skipped.push({ path: base, reason: unreadableReason(error) });
         }
       }
-      const matched = search.files.filter((file) => matcher.test(file) && isInputImage(file));
+      const matched = search.files.filter((file) => matcher(file) && isInputImage(file));
       if (matched.length === 0 && search.skipped.length === 0) {
         throw new UsageError(`no image matches ${pattern}`);
       }

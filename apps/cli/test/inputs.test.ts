@@ -99,6 +99,61 @@ describe('findInputs', () => {
     );
   });
 
+  it('expands braces: sub-{01,02}/*.nii.gz finds both subjects and reads no other folder', async () => {
+    const [first, second, third] = await writeStudy(folder.path);
+    const study = join(folder.path, 'study');
+    const read: string[] = [];
+    const readDirectory = (path: string): Promise<Dirent[]> => {
+      read.push(path);
+      return readdir(path, { withFileTypes: true });
+    };
+    expect(await findInputFiles(['sub-{01,02}/*/*.nii.gz'], study)).toEqual([first, second]);
+    const search = await findInputs(['study/sub-{01,03}/anat/*_T1w.nii.gz'], folder.path, { readDirectory });
+    expect(search).toEqual({ files: [first, third], skipped: [] });
+    expect(read.some((path) => path.includes('sub-02'))).toBe(false);
+    // a brace holding a slash spans folders (the search then reads them all)
+    expect(await findInputFiles(['study/{sub-01/anat,sub-03/*}/*.nii.gz'], folder.path)).toEqual([
+      first,
+      third,
+    ]);
+  });
+
+  it('matches ** as any number of folders, none included', async () => {
+    const [first, second, third] = await writeStudy(folder.path);
+    expect(await findInputFiles(['**/*_T1w.nii.gz'], folder.path)).toEqual([first, second, third]);
+    expect(await findInputFiles(['study/**/anat/*.nii.gz'], folder.path)).toEqual([first, second, third]);
+    expect(await findInputFiles(['study/sub-02/**/anat/*.nii.gz'], folder.path)).toEqual([second]);
+    expect(await findInputFiles(['study/sub-03/anat/**'], folder.path)).toEqual([third]);
+  });
+
+  it('matches character classes: lists, ranges, negation and POSIX classes', async () => {
+    const [first, second, third] = await writeStudy(folder.path);
+    const find = (pattern: string) => findInputFiles([pattern], folder.path);
+    expect(await find('study/sub-0[13]/anat/*.nii.gz')).toEqual([first, third]);
+    expect(await find('study/sub-0[1-2]/anat/*.nii.gz')).toEqual([first, second]);
+    expect(await find('study/sub-0[!2]/anat/*.nii.gz')).toEqual([first, third]);
+    expect(await find('study/sub-[[:digit:]][[:digit:]]/anat/*.nii.gz')).toEqual([first, second, third]);
+  });
+
+  it('keeps what the old matcher did: ? and * within a name, outputs left out, names taken literally', async () => {
+    const [first, second, third] = await writeStudy(folder.path);
+    const find = (pattern: string) => findInputFiles([pattern], folder.path);
+    expect(await find('study/sub-0?/anat/sub-0?_T1w.nii.gz')).toEqual([first, second, third]);
+    // * and ? stop at a slash
+    await expect(find('study/*.nii.gz')).rejects.toThrow('no image matches study/*.nii.gz');
+    await expect(find('study/sub-01?anat/*.nii.gz')).rejects.toThrow(/no image matches/);
+    // mixseg's own outputs beside the inputs are not inputs
+    await writeFile(join(folder.path, 'study', 'sub-01', 'anat', 'sub-01_T1w_dseg.nii.gz'), '');
+    expect(await find('study/sub-01/anat/*.nii.gz')).toEqual([first]);
+    // parentheses and | are characters of a name, in the folder before the glob and in the glob
+    const odd = join(folder.path, 'scan (1)', 'a|b (2)');
+    await mkdir(odd, { recursive: true });
+    await writeFile(join(odd, 'T1 (copy).nii'), '');
+    expect(await find('scan (1)/*/*.nii')).toEqual([join(odd, 'T1 (copy).nii')]);
+    expect(await find('scan (1)/a|b (2)/T1 (copy).ni?')).toEqual([join(odd, 'T1 (copy).nii')]);
+    expect(await find('scan (1)/a|b (2)/T1 (copy).nii')).toEqual([join(odd, 'T1 (copy).nii')]);
+  });
+
   /*
    * The same with the operating system's own permission error: a folder with mode 000, searched by
    * a process that permissions apply to (root reads everything, so as root the search runs in a
