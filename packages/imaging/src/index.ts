@@ -1,12 +1,29 @@
-export { type ApplyModelOptions, applyModel } from './apply-model.ts';
-export { DEFAULT_BIAS_FWHM_MM } from './bias-field.ts';
 export {
   type ClassComparison,
   type Comparison,
   type ComparisonOptions,
   compareLabelMaps,
   voxelVolumeMl,
-} from './compare.ts';
+} from './evaluation/compare.ts';
+export { AFFINE_TOLERANCE_MM, describeGrid, sameGrid } from './grid.ts';
+export {
+  NIFTI_DATATYPES,
+  NIFTI_MAX_DIMENSION,
+  NIFTI_MAX_VOXELS,
+  niftiAffine,
+  type ParseNiftiOptions,
+  parseNifti,
+} from './io/nifti-reader.ts';
+export {
+  classProbabilityImage,
+  encodeNifti1,
+  labelMapImage,
+  NIFTI_INTENT_LABEL,
+  type NiftiImage,
+  probabilityMapsImage,
+} from './io/nifti-writer.ts';
+export { type ApplyModelOptions, applyModel } from './segmentation/apply-model.ts';
+export { DEFAULT_BIAS_FWHM_MM } from './segmentation/bias-field.ts';
 export {
   assertSameGrid,
   type ChannelTransform,
@@ -16,9 +33,8 @@ export {
   type IntensityPreparation,
   scatterLabels,
   scatterResponsibilities,
-} from './features.ts';
-export { AFFINE_TOLERANCE_MM, describeGrid, sameGrid } from './grid.ts';
-export { largestComponent } from './largest-component.ts';
+} from './segmentation/features.ts';
+export { largestComponent } from './segmentation/largest-component.ts';
 export {
   automaticMask,
   countMask,
@@ -27,43 +43,15 @@ export {
   nonzeroMask,
   otsuMask,
   otsuThreshold,
-} from './mask.ts';
-export {
-  NIFTI_DATATYPES,
-  NIFTI_MAX_DIMENSION,
-  NIFTI_MAX_VOXELS,
-  niftiAffine,
-  type ParseNiftiOptions,
-  parseNifti,
-} from './nifti-reader.ts';
-export {
-  classProbabilityImage,
-  encodeNifti1,
-  labelMapImage,
-  NIFTI_INTENT_LABEL,
-  type NiftiImage,
-  probabilityMapsImage,
-} from './nifti-writer.ts';
-export { classShares, pureClassesAsGaussianMixture } from './partial-volume-stages.ts';
-export {
-  DEFAULT_PHANTOM_OPTIONS,
-  generatePhantom,
-  PHANTOM_ARTEFACTS,
-  type Phantom,
-  type PhantomArtefact,
-  type PhantomNoise,
-  type PhantomOptions,
-  type PhantomShape,
-  type ResolvedPhantomOptions,
-  type TissueIntensities,
-} from './phantom.ts';
+} from './segmentation/mask.ts';
+export { classShares, pureClassesAsGaussianMixture } from './segmentation/partial-volume-stages.ts';
 export {
   analyseIntensities,
   type ChannelRobustness,
   type RobustAnalysis,
   type RobustOptions,
   type SpikeValue,
-} from './robust-intensities.ts';
+} from './segmentation/robust-intensities.ts';
 export {
   type BiasCorrectionOptions,
   type ClassStatistics,
@@ -77,7 +65,7 @@ export {
   type SpatialPriorKind,
   type StageReport,
   segment,
-} from './segment.ts';
+} from './segmentation/segment.ts';
 export {
   changedOptions,
   checkOptionValue,
@@ -92,8 +80,8 @@ export {
   SEGMENT_OPTION_TABLE,
   type SegmentOptionSpec,
   segmentOptionsOf,
-} from './segment-option-table.ts';
-export { DEFAULT_SEGMENT_OPTIONS } from './segment-options.ts';
+} from './segmentation/segment-option-table.ts';
+export { DEFAULT_SEGMENT_OPTIONS } from './segmentation/segment-options.ts';
 export {
   type BoxGrid,
   boxGrid,
@@ -103,7 +91,19 @@ export {
   type PottsPriorOptions,
   pottsPrior,
   type SampleGrid,
-} from './spatial-prior.ts';
+} from './segmentation/spatial-prior.ts';
+export {
+  DEFAULT_PHANTOM_OPTIONS,
+  generatePhantom,
+  PHANTOM_ARTEFACTS,
+  type Phantom,
+  type PhantomArtefact,
+  type PhantomNoise,
+  type PhantomOptions,
+  type PhantomShape,
+  type ResolvedPhantomOptions,
+  type TissueIntensities,
+} from './synthetic/phantom.ts';
 export {
   type DataType,
   ImageFileError,

@@ -1,7 +1,7 @@
-export { temporaryPathFor, writeErrorReason, writeFileAtomic } from './atomic-write.ts';
 // labelMapProblem and MAX_LABELS belong in index.ts (browser-safe); here until index.ts is free to edit
-export { labelMapProblem, MAX_LABELS } from './compare.ts';
+export { labelMapProblem, MAX_LABELS } from './evaluation/compare.ts';
 export * from './index.ts';
+export { temporaryPathFor, writeErrorReason, writeFileAtomic } from './io/atomic-write.ts';
 export {
   encodeNiftiFile,
   readNifti,
@@ -9,8 +9,8 @@ export {
   writeLabelMap,
   writeNifti,
   writeProbabilityMaps,
-} from './nifti-file.ts';
-export type { NiftiHeaderSummary } from './nifti-reader.ts';
+} from './io/nifti-file.ts';
+export type { NiftiHeaderSummary } from './io/nifti-reader.ts';
 export {
   DEFAULT_LABEL_COLOURS,
   type OverlayOptions,
@@ -20,4 +20,4 @@ export {
   readImageChannels,
   writeLabelPng,
   writeOverlayPng,
-} from './raster-image.ts';
+} from './io/raster-image.ts';

@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { largestComponent } from '../src/largest-component.ts';
-import { readNifti } from '../src/nifti-file.ts';
-import { readImage } from '../src/raster-image.ts';
-import type { ImageType } from '../src/segment-options.ts';
+import { readNifti } from '../src/io/nifti-file.ts';
+import { readImage } from '../src/io/raster-image.ts';
+import { largestComponent } from '../src/segmentation/largest-component.ts';
+import type { ImageType } from '../src/segmentation/segment-options.ts';
 import type { Volume } from '../src/types.ts';
 
 const sharedData = new URL('../../../../shared/data/', import.meta.url);
