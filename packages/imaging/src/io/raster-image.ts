@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
+import { percentile } from '../percentile.ts';
 import { type DataType, ImageFileError, type NiftiGeometry, type Volume } from '../types.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
@@ -469,16 +470,9 @@ function defaultWindow(data: ArrayLike<number>): [number, number] {
   for (let i = 0; i < data.length; i++)
     if (data[i] !== 0 && Number.isFinite(data[i])) values[next++] = data[i]!;
   values.sort();
-  const low = percentileOfSorted(values, 1);
-  const high = percentileOfSorted(values, 99);
+  const low = percentile(values, 1);
+  const high = percentile(values, 99);
   return high > low ? [low, high] : [low, low + 1];
-}
-
-function percentileOfSorted(sorted: Float64Array, percent: number): number {
-  const position = ((sorted.length - 1) * percent) / 100;
-  const below = Math.floor(position);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below]! + (position - below) * (sorted[above]! - sorted[below]!);
 }
 
 /** Encodes to PNG in memory (no metadata, so the bytes depend only on the pixels), then writes atomically. */

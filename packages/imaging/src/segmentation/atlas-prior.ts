@@ -6,6 +6,7 @@
  * proportions (multiplying would count them twice).
  */
 import type { PriorUpdate, PriorUpdateContext } from '@mixseg/core';
+import { determinant, inverse, Matrix } from 'ml-matrix';
 import { ImageFileError, type Volume } from '../types.ts';
 
 /** Options of {@link atlasPrior}. */
@@ -19,125 +20,11 @@ export interface AtlasPriorOptions {
   minimumOverlap?: number;
 }
 
-function invert4(m: number[][]): number[][] {
-  const a = m.flat();
-  const inv = new Array<number>(16).fill(0);
-  // cofactor expansion of a 4 x 4 matrix
-  inv[0] =
-    a[5]! * a[10]! * a[15]! -
-    a[5]! * a[11]! * a[14]! -
-    a[9]! * a[6]! * a[15]! +
-    a[9]! * a[7]! * a[14]! +
-    a[13]! * a[6]! * a[11]! -
-    a[13]! * a[7]! * a[10]!;
-  inv[4] =
-    -a[4]! * a[10]! * a[15]! +
-    a[4]! * a[11]! * a[14]! +
-    a[8]! * a[6]! * a[15]! -
-    a[8]! * a[7]! * a[14]! -
-    a[12]! * a[6]! * a[11]! +
-    a[12]! * a[7]! * a[10]!;
-  inv[8] =
-    a[4]! * a[9]! * a[15]! -
-    a[4]! * a[11]! * a[13]! -
-    a[8]! * a[5]! * a[15]! +
-    a[8]! * a[7]! * a[13]! +
-    a[12]! * a[5]! * a[11]! -
-    a[12]! * a[7]! * a[9]!;
-  inv[12] =
-    -a[4]! * a[9]! * a[14]! +
-    a[4]! * a[10]! * a[13]! +
-    a[8]! * a[5]! * a[14]! -
-    a[8]! * a[6]! * a[13]! -
-    a[12]! * a[5]! * a[10]! +
-    a[12]! * a[6]! * a[9]!;
-  inv[1] =
-    -a[1]! * a[10]! * a[15]! +
-    a[1]! * a[11]! * a[14]! +
-    a[9]! * a[2]! * a[15]! -
-    a[9]! * a[3]! * a[14]! -
-    a[13]! * a[2]! * a[11]! +
-    a[13]! * a[3]! * a[10]!;
-  inv[5] =
-    a[0]! * a[10]! * a[15]! -
-    a[0]! * a[11]! * a[14]! -
-    a[8]! * a[2]! * a[15]! +
-    a[8]! * a[3]! * a[14]! +
-    a[12]! * a[2]! * a[11]! -
-    a[12]! * a[3]! * a[10]!;
-  inv[9] =
-    -a[0]! * a[9]! * a[15]! +
-    a[0]! * a[11]! * a[13]! +
-    a[8]! * a[1]! * a[15]! -
-    a[8]! * a[3]! * a[13]! -
-    a[12]! * a[1]! * a[11]! +
-    a[12]! * a[3]! * a[9]!;
-  inv[13] =
-    a[0]! * a[9]! * a[14]! -
-    a[0]! * a[10]! * a[13]! -
-    a[8]! * a[1]! * a[14]! +
-    a[8]! * a[2]! * a[13]! +
-    a[12]! * a[1]! * a[10]! -
-    a[12]! * a[2]! * a[9]!;
-  inv[2] =
-    a[1]! * a[6]! * a[15]! -
-    a[1]! * a[7]! * a[14]! -
-    a[5]! * a[2]! * a[15]! +
-    a[5]! * a[3]! * a[14]! +
-    a[13]! * a[2]! * a[7]! -
-    a[13]! * a[3]! * a[6]!;
-  inv[6] =
-    -a[0]! * a[6]! * a[15]! +
-    a[0]! * a[7]! * a[14]! +
-    a[4]! * a[2]! * a[15]! -
-    a[4]! * a[3]! * a[14]! -
-    a[12]! * a[2]! * a[7]! +
-    a[12]! * a[3]! * a[6]!;
-  inv[10] =
-    a[0]! * a[5]! * a[15]! -
-    a[0]! * a[7]! * a[13]! -
-    a[4]! * a[1]! * a[15]! +
-    a[4]! * a[3]! * a[13]! +
-    a[12]! * a[1]! * a[7]! -
-    a[12]! * a[3]! * a[5]!;
-  inv[14] =
-    -a[0]! * a[5]! * a[14]! +
-    a[0]! * a[6]! * a[13]! +
-    a[4]! * a[1]! * a[14]! -
-    a[4]! * a[2]! * a[13]! -
-    a[12]! * a[1]! * a[6]! +
-    a[12]! * a[2]! * a[5]!;
-  inv[3] =
-    -a[1]! * a[6]! * a[11]! +
-    a[1]! * a[7]! * a[10]! +
-    a[5]! * a[2]! * a[11]! -
-    a[5]! * a[3]! * a[10]! -
-    a[9]! * a[2]! * a[7]! +
-    a[9]! * a[3]! * a[6]!;
-  inv[7] =
-    a[0]! * a[6]! * a[11]! -
-    a[0]! * a[7]! * a[10]! -
-    a[4]! * a[2]! * a[11]! +
-    a[4]! * a[3]! * a[10]! +
-    a[8]! * a[2]! * a[7]! -
-    a[8]! * a[3]! * a[6]!;
-  inv[11] =
-    -a[0]! * a[5]! * a[11]! +
-    a[0]! * a[7]! * a[9]! +
-    a[4]! * a[1]! * a[11]! -
-    a[4]! * a[3]! * a[9]! -
-    a[8]! * a[1]! * a[7]! +
-    a[8]! * a[3]! * a[5]!;
-  inv[15] =
-    a[0]! * a[5]! * a[10]! -
-    a[0]! * a[6]! * a[9]! -
-    a[4]! * a[1]! * a[10]! +
-    a[4]! * a[2]! * a[9]! +
-    a[8]! * a[1]! * a[6]! -
-    a[8]! * a[2]! * a[5]!;
-  const det = a[0]! * inv[0]! + a[1]! * inv[4]! + a[2]! * inv[8]! + a[3]! * inv[12]!;
-  if (!(Math.abs(det) > 1e-12)) throw new RangeError('the affine is singular');
-  return [0, 1, 2, 3].map((r) => [0, 1, 2, 3].map((c) => inv[r * 4 + c]! / det));
+/** The inverse of a 4 x 4 affine. @throws RangeError when it is singular */
+function invertAffine(affine: number[][]): number[][] {
+  const matrix = new Matrix(affine);
+  if (!(Math.abs(determinant(matrix)) > 1e-12)) throw new RangeError('the affine is singular');
+  return inverse(matrix).to2DArray();
 }
 
 /**
@@ -154,7 +41,7 @@ export function resampleVolume(
 ): Float32Array {
   const [nx, ny, nz] = target.dims;
   const [sx, sy, sz] = source.dims;
-  const toSource = invert4(source.affine);
+  const toSource = invertAffine(source.affine);
   const m = [0, 1, 2].map((r) =>
     [0, 1, 2, 3].map((c) => {
       let value = 0;

@@ -6,6 +6,7 @@
  */
 import type { SampleMatrix } from '@mixseg/core';
 import { describeGrid, sameGrid } from '../grid.ts';
+import { percentile } from '../percentile.ts';
 import { ImageFileError, type Volume } from '../types.ts';
 
 /**
@@ -54,14 +55,6 @@ export function assertSameGrid(channels: Volume[]): void {
       );
     }
   }
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const position = (p / 100) * (sorted.length - 1);
-  const low = Math.floor(position);
-  const high = Math.min(sorted.length - 1, low + 1);
-  return sorted[low]! + (position - low) * (sorted[high]! - sorted[low]!);
 }
 
 /**
