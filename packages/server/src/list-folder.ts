@@ -6,9 +6,10 @@
  */
 import type { Dirent, Stats } from 'node:fs';
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import type { FolderListing, ListedFile, ListingProblem } from './folder-listing.ts';
 import { fileSystemHttpError } from './http-error.ts';
+import { isInside } from './request-path.ts';
 import { SIDECAR_SUFFIX, type SidecarInputs } from './sidecar-inputs.ts';
 import { timeSlices } from './time-slices.ts';
 
@@ -22,10 +23,6 @@ export interface ListFolderOptions {
 
 const DEFAULT_MAX_FILES = 500_000;
 const DEFAULT_MAX_DEPTH = 8;
-
-function isInside(root: string, path: string): boolean {
-  return path.startsWith(root.endsWith(sep) ? root : root + sep);
-}
 
 function reason(error: unknown, path: string): string {
   return fileSystemHttpError(error, path).message.slice(path.length + 2);

@@ -24,13 +24,14 @@
  *   sets one subject's mark and answers with all marks.
  */
 import { createHash } from 'node:crypto';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FolderListing } from './folder-listing.ts';
 import { fileSystemHttpError, HttpError, oneLine } from './http-error.ts';
 import { type ListFolderOptions, listFolder, OUTSIDE_SYMLINK } from './list-folder.ts';
+import { isInside, realInside, requestPath } from './request-path.ts';
 import { type ReviewMark, validateReviewMark } from './review-file.ts';
 import { type ReviewStoreOptions, readReviewMarks, saveReviewMark } from './review-store.ts';
 import { sendFile } from './send-file.ts';
@@ -267,66 +268,6 @@ async function realDirectory(path: string, what: string): Promise<string> {
 }
 
 /**
- * The segments of a URL path (still percent-encoded) below a root, or an HttpError 400/404.
- * Decodes once; refuses NUL, backslashes, empty, `.` and `..` segments; hidden names are not found.
- */
-function requestPath(encodedPath: string): { segments: string[]; display: string } {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(encodedPath);
-  } catch {
-    throw new HttpError(400, 'malformed percent-encoding');
-  }
-  if (decoded.includes('\0') || decoded.includes('\\')) throw new HttpError(400, 'invalid path');
-  const segments = decoded.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw new HttpError(400, 'invalid path');
-  }
-  if (segments.some((segment) => segment.startsWith('.'))) throw new HttpError(404, 'not found');
-  return { segments, display: segments.join('/') };
-}
-
-/**
- * The real path of `segments` under `root` (symlinks followed) and whether it left the root; an
- * HttpError naming `display` when it does not exist (or is a broken symlink), cannot be reached or
- * is not a regular file.
- */
-async function realInside(
-  root: string,
-  segments: string[],
-  display: string,
-): Promise<{ real: string; outside: boolean; candidate: string }> {
-  const candidate = resolve(root, ...segments);
-  if (!isInside(root, candidate)) throw new HttpError(400, 'invalid path');
-  let real: string;
-  try {
-    real = await realpath(candidate);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (await isSymbolicLink(candidate))) {
-      throw new HttpError(404, `${display}: a broken symlink (its target does not exist)`);
-    }
-    throw fileSystemHttpError(error, display);
-  }
-  const outside = !isInside(root, real);
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(real);
-  } catch (error) {
-    throw fileSystemHttpError(error, display);
-  }
-  if (!info.isFile()) throw new HttpError(404, `${display}: not a file`);
-  return { real, outside, candidate };
-}
-
-async function isSymbolicLink(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-/**
  * A file of the results folder named by a `/data/` URL path. A symlink that leads out of the
  * folder is served only when a sidecar in the symlink's folder names its target as an input (the
  * image linked beside its results), else refused with 403 and the reason.
@@ -352,10 +293,6 @@ async function folderFile(
   }
   if (await context.inputs.namesInput(directory, real)) return { real, display };
   throw new HttpError(403, `${display}: ${OUTSIDE_SYMLINK}`);
-}
-
-function isInside(root: string, path: string): boolean {
-  return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 /**

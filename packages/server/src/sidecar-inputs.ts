@@ -14,6 +14,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { fileURLToPath } from 'node:url';
 import type { InputEntry } from './folder-listing.ts';
 import { fileSystemHttpError, HttpError } from './http-error.ts';
+import { isInside } from './request-path.ts';
 import { timeSlices } from './time-slices.ts';
 
 /** The sidecars' names end with this. */
@@ -42,10 +43,6 @@ export function inputUrl(sidecarPath: string, n: number): string {
 
 function signature(info: Pick<Stats, 'ino' | 'size' | 'mtimeMs'> | undefined): string {
   return info ? `${info.ino}:${info.size}:${info.mtimeMs}` : '-';
-}
-
-function isInside(root: string, path: string): boolean {
-  return path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 interface DatasetLinks {
