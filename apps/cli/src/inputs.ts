@@ -5,9 +5,9 @@
  */
 import type { Dirent, Stats } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import picomatch from 'picomatch';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError } from './cli-io.ts';
+import { isGlob, parseGlob } from './glob.ts';
 
 /** One subject of a batch. */
 export interface Subject {
@@ -37,30 +37,6 @@ export function stemOf(path: string): string {
   const name = basename(path);
   const extension = imageExtension(name);
   return extension ? name.slice(0, name.length - extension.length) : name;
-}
-
-/**
- * How the globs are read (picomatch), as a shell reads them: `*`, `?`, `[..]` within a name, `**`
- * any folders, `{a,b}` alternatives; POSIX brackets (`[!1]` is "not 1", `[[:digit:]]` a digit); a
- * leading `!` is part of the name, not a negation.
- */
-const GLOB_OPTIONS: picomatch.PicomatchOptions = { posix: true, nonegate: true };
-
-/**
- * The argument as picomatch is to read it, `/`-separated: parentheses and `|` escaped, since in a
- * shell they are characters of a name (`scan (1).nii.gz`), while picomatch would read them as a
- * group. Characters the user escaped stay escaped.
- */
-function globSource(pattern: string): string {
-  return pattern
-    .split(sep)
-    .join('/')
-    .replace(/\\.|[()|]/g, (match) => (match.length === 2 ? match : `\\${match}`));
-}
-
-/** Whether an argument is a glob rather than a path: it holds `*`, `?`, `[..]` or `{a,b}`. */
-function isGlob(pattern: string): boolean {
-  return /[*?[{]/.test(pattern) && picomatch.scan(globSource(pattern), GLOB_OPTIONS).isGlob;
 }
 
 /** A path a folder or glob search could not read, and why; the search went on without it. */
@@ -160,52 +136,6 @@ async function walk(
   return result;
 }
 
-/** Matches one name of a path; {@link ANY_DEPTH} stands for a `**` segment. */
-type NameMatcher = (name: string) => boolean;
-
-/** Marks a `**` segment in {@link globSegments}. */
-const ANY_DEPTH: NameMatcher = () => true;
-
-/**
- * Whether a folder (relative path with `/`) could hold files matching the glob's segments: each of
- * its names matches the glob's segment at that depth, until a `**` (which matches any depth).
- */
-function globCouldMatchBelow(segments: readonly NameMatcher[] | undefined, folder: string): boolean {
-  if (segments === undefined) return true;
-  const names = folder.split('/');
-  for (let i = 0; i < names.length; i++) {
-    const segment = segments[i];
-    if (segment === undefined) return false; // deeper than the glob reaches
-    if (segment === ANY_DEPTH) return true;
-    if (!segment(names[i]!)) return false;
-  }
-  return names.length < segments.length; // a file still has to match a segment below
-}
-
-/** Whether a glob segment closes every `{` and `[` it opens (else it spans a `/`); escapes skipped. */
-function isSelfContained(segment: string): boolean {
-  let depth = 0;
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i];
-    if (c === '\\') i++;
-    else if (c === '{' || c === '[') depth++;
-    else if ((c === '}' || c === ']') && --depth < 0) return false;
-  }
-  return depth === 0;
-}
-
-/**
- * The glob's `/`-separated segments as matchers of one name each, or undefined (no pruning) when
- * a segment holds `**` inside a name or a brace or bracket spans a `/` (`{a/b,c}/*.nii`).
- */
-function globSegments(pattern: string): NameMatcher[] | undefined {
-  const segments = pattern.split('/');
-  if (segments.some((segment) => (segment.includes('**') && segment !== '**') || !isSelfContained(segment))) {
-    return undefined;
-  }
-  return segments.map((segment) => (segment === '**' ? ANY_DEPTH : picomatch(segment, GLOB_OPTIONS)));
-}
-
 function isInputImage(path: string): boolean {
   return imageExtension(path) !== undefined && !OUTPUT_PATTERN.test(basename(path));
 }
@@ -220,7 +150,7 @@ function describeSkipped(skipped: readonly SkippedPath[], cwd: string): string {
  * The image files named by the arguments: a file as is; a folder's images (`.nii`, `.nii.gz`,
  * `.png`, `.jpg`, `.jpeg`) found recursively, leaving out hidden files, `derivatives` folders (BIDS)
  * and mixseg's own outputs; a glob's matching images (`*`, `?`, `[..]`, `**`, `{a,b}`, read as
- * {@link GLOB_OPTIONS} says; for shells that do not expand it, or lists too long for them).
+ * `parseGlob` says; for shells that do not expand it, or lists too long for them).
  *
  * What cannot be read (a subfolder without permission, a broken symbolic link, a folder removed
  * during the search) is skipped and listed in `skipped`, so that one bad folder does not stop a
@@ -243,15 +173,12 @@ export async function findInputs(
   const skipped: SkippedPath[] = [];
   for (const pattern of patterns) {
     if (isGlob(pattern)) {
-      // the folders before the first glob segment are searched; the rest is matched below them
-      const scan = picomatch.scan(globSource(pattern), GLOB_OPTIONS);
-      const base = resolve(cwd, scan.base.replace(/\\(.)/g, '$1') || '.');
-      const matcher = picomatch(scan.glob, GLOB_OPTIONS);
-      const segments = globSegments(scan.glob);
+      const glob = parseGlob(pattern);
+      const base = resolve(cwd, glob.base || '.');
       let search: Walk = { files: [], skipped: [] };
       try {
         if ((await access.statPath(base)).isDirectory()) {
-          search = await walk(base, access, (folder) => globCouldMatchBelow(segments, folder));
+          search = await walk(base, access, glob.couldMatchBelow);
         }
       } catch (error) {
         // a base folder that does not exist matches nothing; one that cannot be read is said
@@ -260,7 +187,7 @@ export async function findInputs(
           search.skipped.push({ path: base, reason: unreadableReason(error) });
         }
       }
-      const matched = search.files.filter((file) => matcher(file) && isInputImage(file));
+      const matched = search.files.filter((file) => glob.matches(file) && isInputImage(file));
       if (matched.length === 0 && search.skipped.length === 0) {
         throw new UsageError(`no image matches ${pattern}`);
       }
