@@ -4,6 +4,7 @@
  * prior hook. The passes themselves live in fused-pass.ts; the M-step in maximization-step.ts.
  */
 import { type Components, sortComponentsByMean, toGaussianMixture, updatePrecisions } from './components.ts';
+import { tabulationUnavailable } from './data-summary.ts';
 import { directPass, type PassInput } from './fused-pass.ts';
 import {
   componentsFromParameters,
@@ -22,7 +23,7 @@ import {
   resetStatistics,
 } from './maximization-step.ts';
 import { mostProbableComponent } from './most-probable-component.ts';
-import { type ResolvedOptions, resolveOptions, tabulationUnavailable } from './options.ts';
+import { type ResolvedOptions, resolveOptions } from './options.ts';
 import { evaluateComponents } from './prediction.ts';
 import { createRandom } from './random.ts';
 import { allocateTabulatedScratch, tabulatedPass } from './tabulated-pass.ts';

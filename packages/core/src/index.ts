@@ -1,11 +1,7 @@
 export { expNonPositive } from './exp.ts';
 export { fitGaussianMixture } from './gaussian-mixture.ts';
 export { mostProbableComponent } from './most-probable-component.ts';
-export {
-  fitPartialVolumeMixture,
-  type PartialVolumeFit,
-  type PartialVolumeOptions,
-} from './partial-volume-mixture.ts';
+export { fitPartialVolumeMixture, type PartialVolumeFit } from './partial-volume-mixture.ts';
 export {
   adjacentPairs,
   type PartialVolumeMixture,
@@ -13,6 +9,7 @@ export {
   subComponents,
   validatePartialVolumeMixture,
 } from './partial-volume-model.ts';
+export type { PartialVolumeOptions } from './partial-volume-options.ts';
 export {
   aic,
   bic,

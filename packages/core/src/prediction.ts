@@ -4,6 +4,7 @@
  * over the samples with no allocation per sample.
  */
 import { type Components, fromGaussianMixture } from './components.ts';
+import { assertFinite, validateSampleMatrix } from './data-summary.ts';
 import { expNonPositive } from './exp.ts';
 import {
   allocateLogDensityScratch,
@@ -13,7 +14,6 @@ import {
   readBlock,
   scaleByMaxima,
 } from './log-densities.ts';
-import { assertFinite, validateSampleMatrix } from './options.ts';
 import { validateGaussianMixture } from './serialize.ts';
 import type { FloatArray, GaussianMixture, SampleMatrix } from './types.ts';
 
