@@ -1,21 +1,18 @@
 /**
  * The EM driver: resolves options once, chooses how the E-step visits the data, and owns the
  * restarts, the iteration cap, the tolerance, re-seeding of emptied components and the per-sample
- * prior hook. The passes themselves live in fused-pass.ts; the M-step in maximization-step.ts.
+ * prior hook. Which passes run is planned in pass-plan.ts; the passes themselves live in
+ * fused-pass.ts and tabulated-pass.ts, the M-step in maximization-step.ts.
  */
 import { type Components, sortComponentsByMean, toGaussianMixture, updatePrecisions } from './components.ts';
-import { tabulationUnavailable } from './data-summary.ts';
 import { directPass, type PassInput } from './fused-pass.ts';
 import {
   componentsFromParameters,
   componentsFromResponsibilities,
   globalMoments,
-  type InitSet,
   initialComponents,
   jitterScale,
-  subsample,
 } from './initialise.ts';
-import { binsAsSamples, buildIntegerBins, type IntegerBins } from './integer-bins.ts';
 import {
   allocateStatistics,
   maximizationStep,
@@ -24,11 +21,11 @@ import {
 } from './maximization-step.ts';
 import { mostProbableComponent } from './most-probable-component.ts';
 import { type ResolvedOptions, resolveOptions } from './options.ts';
+import { initSetFor, type Plan, planPasses } from './pass-plan.ts';
 import { evaluateComponents } from './prediction.ts';
 import { createRandom } from './random.ts';
 import { allocateTabulatedScratch, tabulatedPass } from './tabulated-pass.ts';
 import type {
-  EStepStrategy,
   FitEvent,
   FloatArray,
   GaussianMixtureFit,
@@ -39,66 +36,6 @@ import type {
 
 /** How many times one component may be re-seeded in one start before it is left empty. */
 const MAX_RESEEDS = 3;
-
-interface Plan {
-  strategy: Exclude<EStepStrategy, 'auto'>;
-  /** Integer bins of feature 0 when the data can be tabulated. */
-  bins: IntegerBins | undefined;
-  /** The samples the passes run over (the histogram's bins for the histogram strategy). */
-  passData: SampleMatrix;
-  passWeights: FloatArray | undefined;
-}
-
-function planPasses(samples: SampleMatrix, options: ResolvedOptions): Plan {
-  const { summary } = options;
-  const tabulable = tabulationUnavailable(samples.nFeatures, summary) === undefined;
-  const perSample = options.prior !== undefined || options.updatePrior !== undefined || options.labelTol > 0;
-  let strategy: Plan['strategy'];
-  if (options.strategy === 'auto') strategy = tabulable ? (perSample ? 'tabulated' : 'histogram') : 'direct';
-  else strategy = options.strategy;
-  const bins = tabulable
-    ? buildIntegerBins(
-        samples.data,
-        options.sampleWeights,
-        summary.minimum,
-        summary.maximum,
-        // the index also serves the final pass that fills a responsibilities output
-        strategy === 'tabulated' || options.responsibilities !== undefined,
-      )
-    : undefined;
-  if (strategy === 'histogram') {
-    const { values, weights } = binsAsSamples(bins!);
-    return {
-      strategy,
-      bins,
-      passData: { data: values, nSamples: values.length, nFeatures: 1 },
-      passWeights: weights,
-    };
-  }
-  return { strategy, bins, passData: samples, passWeights: options.sampleWeights };
-}
-
-/** The samples initialisation works on for one start. */
-function initSetFor(samples: SampleMatrix, plan: Plan, options: ResolvedOptions, start: number): InitSet {
-  if (plan.bins) {
-    const { values, weights } = binsAsSamples(plan.bins);
-    return { data: values, weights, nSamples: values.length, nFeatures: 1 };
-  }
-  const { nSamples: N, nFeatures: D } = samples;
-  if (N <= options.initSampleSize) {
-    return { data: samples.data, weights: options.sampleWeights, nSamples: N, nFeatures: D };
-  }
-  const random = createRandom(options.seed, 1000 + start);
-  return subsample(
-    samples.data,
-    options.sampleWeights,
-    N,
-    D,
-    options.summary.sumWeights,
-    options.initSampleSize,
-    random,
-  );
-}
 
 interface StartResult {
   components: Components;
