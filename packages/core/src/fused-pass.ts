@@ -9,7 +9,8 @@
  * the work is K exponentials (expNonPositive, a table-driven exp) and no logarithm: densities are
  * scaled by their maximum before exponentiating (log-sum-exp), and log sum_k e_k is accumulated as
  * a running product that is folded into a logarithm only when it drifts towards under- or overflow.
- * The log-densities and their normaliser are log-densities.ts's primitives; this module adds the
+ * The log-densities and their normaliser are log-densities.ts's primitives (docs/algorithms.md,
+ * section 1.1, `#e-step`); this module adds the
  * bookkeeping of the log-likelihood and the moments, and runs the generated kernel when there is one.
  */
 import type { Components } from './components.ts';

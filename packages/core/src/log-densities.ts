@@ -1,5 +1,6 @@
 /**
- * The E-step's two primitives (docs/algorithms.md, section 1, "Gaussian mixture, fitted by EM"),
+ * The E-step's two primitives (docs/algorithms.md, section 1.1, "E-step and the log-sum-exp
+ * normaliser", `#e-step`),
  * written once and used by every pass: the fused blocked loops, the tabulated pass, prediction, and
  * the exact log-domain fallback. The generated kernels (kernels.ts) are these two functions
  * unrolled for one (K, D), and are tested against them.

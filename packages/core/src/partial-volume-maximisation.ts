@@ -1,6 +1,7 @@
 /**
- * The M-step of the partial-volume mixture (docs/algorithms.md, section 5, "The partial-volume
- * mixture"), from the class sums per distinct value that the E-step accumulated.
+ * The M-step of the partial-volume mixture (docs/algorithms.md, sections 5.3 and
+ * 5.4, "M-step" and "Mixel cap", `#pv-m-step`, `#mixel-cap`; the conjugate prior is section 4,
+ * `#conjugate-prior`), from the class sums per distinct value that the E-step accumulated.
  */
 import type { IntegerBins } from './integer-bins.ts';
 import type { PartialVolumeMixture, SubComponent } from './partial-volume-model.ts';

@@ -1,5 +1,6 @@
 /**
- * The partial-volume mixture of one feature (docs/algorithms.md, section 5): K pure classes and,
+ * The partial-volume mixture of one feature (docs/algorithms.md, section 5, "The partial-volume
+ * mixture", `#partial-volume`): K pure classes and,
  * between given pairs of classes, "mixel" classes of voxels that hold a fraction t of one class and
  * 1 - t of the other. The model is plain serialisable data; this module also holds its
  * sub-components (the pure classes and the discretised mixel fractions) and their densities.

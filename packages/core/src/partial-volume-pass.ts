@@ -1,5 +1,6 @@
 /**
- * The E-step of the partial-volume mixture on integer-binned data, from the per-value tables
+ * The E-step of the partial-volume mixture on integer-binned data (docs/algorithms.md, section 5.1,
+ * `#pv-e-step`), from the per-value tables
  * (partial-volume-tables.ts): the pass over the samples does only lookups, one multiply per class
  * for the prior, and accumulates each class's responsibilities per distinct value, from which the
  * M-step (partial-volume-maximisation.ts) reads its moments in O(distinct values). Without a

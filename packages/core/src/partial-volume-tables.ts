@@ -1,6 +1,6 @@
 /**
  * The per-value tables of the partial-volume mixture on integer-binned data (docs/algorithms.md,
- * section 5, "The partial-volume mixture"): each iteration the sub-component densities are
+ * sections 5.1 and 5.2, `#pv-e-step`, `#pv-fractions`): each iteration the sub-component densities are
  * tabulated once per distinct value (K + P nSteps Gaussians per value), so that the passes over
  * the samples do only lookups; and the fractions of each class per value, for the outputs.
  */

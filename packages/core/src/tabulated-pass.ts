@@ -2,7 +2,8 @@
  * The tabulated pass for integer-valued single-feature data (8/16-bit MR intensities): the
  * per-component densities are computed once per distinct value, and the loop over samples does
  * only lookups and multiply-adds; responsibilities are accumulated per distinct value and turned
- * into moments at the end, in O(distinct values).
+ * into moments at the end, in O(distinct values) (docs/algorithms.md, section 1.5,
+ * `#tabulated-passes`).
  */
 import type { Components } from './components.ts';
 import {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { expectationStep, fitGaussianMixture, type GaussianMixture } from '../src/index.ts';
 
-// docs/algorithms.md, section 1: X = {-3, -2.5, -1, 0, 2, 4, 5}, K = 3, components N(-4, 1),
-// N(0, 0.2), N(8, 3), weights 1/3 each.
+// docs/algorithms.md, section 1.6, "Worked example" (`#worked-example`):
+// X = {-3, -2.5, -1, 0, 2, 4, 5}, K = 3, components N(-4, 1), N(0, 0.2), N(8, 3), weights 1/3 each.
 const samples = { data: Float64Array.of(-3, -2.5, -1, 0, 2, 4, 5), nSamples: 7, nFeatures: 1 };
 // The same problem on a grid of half-units, so that the integer strategies apply: x' = 2x,
 // means x2, variances x4, log-likelihood shifted by -7 log 2.
