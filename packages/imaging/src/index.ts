@@ -6,14 +6,9 @@ export {
   voxelVolumeMl,
 } from './evaluation/compare.ts';
 export { AFFINE_TOLERANCE_MM, describeGrid, sameGrid } from './grid.ts';
-export {
-  NIFTI_DATATYPES,
-  NIFTI_MAX_DIMENSION,
-  NIFTI_MAX_VOXELS,
-  niftiAffine,
-  type ParseNiftiOptions,
-  parseNifti,
-} from './io/nifti-reader.ts';
+export { NIFTI_DATATYPES, NIFTI_MAX_DIMENSION, NIFTI_MAX_VOXELS } from './io/nifti-header.ts';
+export { niftiAffine } from './io/nifti-orientation.ts';
+export { type ParseNiftiOptions, parseNifti } from './io/nifti-reader.ts';
 export {
   classProbabilityImage,
   encodeNifti1,
@@ -44,6 +39,16 @@ export {
   otsuMask,
   otsuThreshold,
 } from './segmentation/mask.ts';
+export {
+  changedOptions,
+  checkOptionValue,
+  describeDefault,
+  type OptionDifference,
+  optionSpec,
+  parseOptionText,
+  resolveOptionRecord,
+  segmentOptionsOf,
+} from './segmentation/option-record.ts';
 export { classShares, pureClassesAsGaussianMixture } from './segmentation/partial-volume-stages.ts';
 export {
   analyseIntensities,
@@ -67,19 +72,11 @@ export {
   segment,
 } from './segmentation/segment.ts';
 export {
-  changedOptions,
-  checkOptionValue,
-  describeDefault,
-  type OptionDifference,
   type OptionRecord,
   type OptionValue,
-  optionSpec,
-  parseOptionText,
   type RecordValue,
-  resolveOptionRecord,
   SEGMENT_OPTION_TABLE,
   type SegmentOptionSpec,
-  segmentOptionsOf,
 } from './segmentation/segment-option-table.ts';
 export { DEFAULT_SEGMENT_OPTIONS } from './segmentation/segment-options.ts';
 export {

@@ -11,13 +11,12 @@ export {
   writeProbabilityMaps,
 } from './io/nifti-file.ts';
 export type { NiftiHeaderSummary } from './io/nifti-reader.ts';
+export { readImage, readImageChannels } from './io/raster-reader.ts';
 export {
   DEFAULT_LABEL_COLOURS,
   type OverlayOptions,
   type RasterShape,
   type RgbColour,
-  readImage,
-  readImageChannels,
   writeLabelPng,
   writeOverlayPng,
-} from './io/raster-image.ts';
+} from './io/raster-writer.ts';

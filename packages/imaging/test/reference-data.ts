@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readNifti } from '../src/io/nifti-file.ts';
-import { readImage } from '../src/io/raster-image.ts';
+import { readImage } from '../src/io/raster-reader.ts';
 import { largestComponent } from '../src/segmentation/largest-component.ts';
 import type { ImageType } from '../src/segmentation/segment-options.ts';
 import type { Volume } from '../src/types.ts';

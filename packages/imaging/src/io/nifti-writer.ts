@@ -7,7 +7,8 @@
  */
 
 import type { DataType, NiftiGeometry, Volume } from '../types.ts';
-import { NIFTI_DATATYPES, swapBytes } from './nifti-reader.ts';
+import { NIFTI_DATATYPES } from './nifti-header.ts';
+import { swapBytes } from './nifti-reader.ts';
 
 /** An image to encode as NIfTI-1. */
 export interface NiftiImage {

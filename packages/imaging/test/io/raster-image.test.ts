@@ -13,13 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type OutputInfo } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LABEL_COLOURS,
-  readImage,
-  readImageChannels,
-  writeLabelPng,
-  writeOverlayPng,
-} from '../../src/io/raster-image.ts';
+import { readImage, readImageChannels } from '../../src/io/raster-reader.ts';
+import { DEFAULT_LABEL_COLOURS, writeLabelPng, writeOverlayPng } from '../../src/io/raster-writer.ts';
 import { ImageFileError, type Volume } from '../../src/types.ts';
 
 const sharedData = fileURLToPath(new URL('../../../../../shared/data/', import.meta.url));
