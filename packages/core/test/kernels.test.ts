@@ -6,7 +6,7 @@ import {
   type SampleMatrix,
   sample,
 } from '../src/index.ts';
-import { kernelSource, setGeneratedKernelsEnabled } from '../src/kernels.ts';
+import { kernelFor, kernelSource, setGeneratedKernelsEnabled } from '../src/kernels.ts';
 
 const truth3d = {
   covarianceType: 'full' as const,
@@ -103,6 +103,24 @@ describe('generated kernels', () => {
     expect(source).toContain('const u2_0_1 = parameters[');
     expect(source).toContain('s2_0_1 += r2 * d2_0 * d2_1;');
     expect(source).not.toMatch(/for \(let k/);
+  });
+
+  it('are generated only while their source is small enough to pay off', () => {
+    const shape = (nComponents: number, nFeatures: number) => ({
+      nComponents,
+      nFeatures,
+      prior: false,
+      weighted: false,
+      responsibilities: false,
+      fullSecondMoments: nFeatures > 1,
+      kind: 'direct' as const,
+    });
+    expect(kernelFor(shape(3, 1))).toBeDefined();
+    expect(kernelFor(shape(64, 1))).toBeDefined();
+    expect(kernelFor(shape(16, 4))).toBeDefined();
+    // measured slower than the blocked loops (K = 254, D = 1: 6x)
+    expect(kernelFor(shape(254, 1))).toBeUndefined();
+    expect(kernelFor(shape(64, 3))).toBeUndefined();
   });
 
   it('fall back to the exact log domain where a prior leaves no density', () => {
