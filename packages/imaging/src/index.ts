@@ -49,7 +49,7 @@ export {
   resolveOptionRecord,
   segmentOptionsOf,
 } from './segmentation/option-record.ts';
-export { classShares, pureClassesAsGaussianMixture } from './segmentation/partial-volume-stages.ts';
+export { classShares, pureClassesAsGaussianMixture } from './segmentation/partial-volume-units.ts';
 export {
   analyseIntensities,
   type ChannelRobustness,

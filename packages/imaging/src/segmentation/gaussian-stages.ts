@@ -1,20 +1,28 @@
 /**
  * The stages of a segmentation with a plain Gaussian mixture: several channels (T1 + T2 + PD), or
- * one channel with `partialVolume: false`. A plain mixture with seeded restarts (with several
- * channels, on the first channel, whose responsibilities start the multi-channel fit), rounds of
- * bias-field correction, then EM with the spatial prior. Partial-volume fractions come from
- * unmixing each voxel between its two most probable classes.
+ * one channel with `partialVolume: false`, over one state. A plain mixture with seeded restarts
+ * (with several channels, on the first channel, whose responsibilities start the multi-channel
+ * fit) ({@link fitGaussian}), rounds of bias-field correction ({@link correctGaussianBias}), then
+ * EM with the spatial prior ({@link fitGaussianSpatial}). {@link holdGaussian} starts the same
+ * stages from a given model whose parameters stay fixed (applyModel): each stage then only
+ * computes responsibilities (core's Gaussian fit has no fixed-parameter mode, so the held-fixed
+ * stages run the E-steps themselves).
  */
 import {
   fitGaussianMixture,
   type GaussianMixture,
   type GaussianMixtureFit,
   type GaussianMixtureOptions,
+  mostProbableComponent,
   type PriorUpdate,
+  predictProba,
+  score,
 } from '@mixseg/core';
 import { biasFieldEstimator } from './bias-field.ts';
 import type { ChannelTransform } from './features.ts';
 import type { ResolvedSegmentOptions } from './segment-options.ts';
+import type { StageReport } from './stage-reports.ts';
+import type { StageProgress, SubjectGrid } from './subject.ts';
 
 /** What the Gaussian stages need of the subject. */
 export interface GaussianInput {
@@ -22,7 +30,7 @@ export interface GaussianInput {
   samples: { data: Float32Array; nSamples: number; nFeatures: number };
   transforms: ChannelTransform[];
   weights: Float32Array | undefined;
-  grid: { dims: [number, number, number]; spacing: [number, number, number]; voxelIndices: Uint32Array };
+  grid: SubjectGrid;
   atlas: Float32Array | undefined;
   /**
    * Starting class responsibilities (N x K), e.g. the first channel's partial-volume segmentation:
@@ -32,32 +40,46 @@ export interface GaussianInput {
   /** Bias fields already applied to some channels (by channel; undefined: estimate it here). */
   knownFields?: (Float64Array | undefined)[];
   spatialPrior: (classWeights: number[]) => PriorUpdate | undefined;
-  onIteration:
-    | ((stage: 'mixture' | 'spatial', iteration: number, meanLogLikelihood: number) => void)
-    | undefined;
+  onIteration: StageProgress | undefined;
 }
 
-/** The result of the Gaussian stages. */
-export interface GaussianResult {
-  /** The final model, components in label order, in (bias-corrected, prepared) intensity units. */
+/** The state the Gaussian stages work on. */
+export interface GaussianState {
+  /** The parameters are held fixed (applyModel). */
+  fixed: boolean;
+  input: GaussianInput;
+  options: ResolvedSegmentOptions;
+  /** Components in label order, in (bias-corrected, prepared) intensity units, or lattice units. */
   model: GaussianMixture;
-  mixture: GaussianMixtureFit[];
-  spatial: GaussianMixtureFit | undefined;
+  /** N x K. */
   responsibilities: Float32Array;
-  fractions: Float32Array;
-  biasFields: Float64Array[] | undefined;
+  /** What every fit shares. */
+  common: GaussianMixtureOptions;
+  /** The mixture stage's fits: the start, then one per bias-correction round. */
+  fits: GaussianMixtureFit[];
+  spatial: GaussianMixtureFit | undefined;
+  /** The lattice one channel's corrected intensities are rounded to, during bias correction. */
+  lattice: { origin: number; step: number } | undefined;
   /** Log-likelihoods of fits on the lattice are per lattice unit; add this to get them per intensity unit. */
   logDensityShift: number;
-  /** Seconds of the spatial stage. */
-  spatialSeconds: number;
+  biasFields: Float64Array[] | undefined;
+  /** Held fixed: the model's mean log-likelihood on the (corrected) data. */
+  score: number | undefined;
+  /** Held fixed: how the spatial stage went. */
+  spatialHeldFixed: StageReport | undefined;
+  progress: (event: { meanLogLikelihood: number }) => void;
 }
 
 /** Steps of the lattice one channel's bias-corrected intensities are rounded to. */
 const LATTICE_STEPS = 4096;
 
-export function fitGaussianStages(input: GaussianInput, options: ResolvedSegmentOptions): GaussianResult {
+/**
+ * Fits the mixture: the plain mixture with restarts, or, with an atlas, EM under the atlas prior
+ * started from the atlas-weighted moments, or from given responsibilities.
+ */
+export function fitGaussian(input: GaussianInput, options: ResolvedSegmentOptions): GaussianState {
   const K = options.nClasses;
-  const { samples, weights, grid } = input;
+  const { samples, weights } = input;
   const N = samples.nSamples;
   const D = samples.nFeatures;
   const responsibilities = new Float32Array(N * K);
@@ -68,17 +90,12 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
     tol: options.tol,
     ...(weights ? { sampleWeights: weights } : {}),
   };
-  let logDensityShift = 0;
-  let mixtureIteration = 0;
-  const mixtureEvent = (event: { meanLogLikelihood: number }) =>
-    input.onIteration?.('mixture', ++mixtureIteration, event.meanLogLikelihood + logDensityShift);
+  const state = gaussianState(input, options, false, responsibilities, common);
   const reversed = options.imageType !== 't1';
-
-  // Stage 1: the plain mixture with restarts, or, with an atlas, EM under the atlas prior started
-  // from the atlas-weighted moments. With several channels and no atlas, the restarts run on the
-  // first channel alone and its responsibilities give the multi-channel starting point: on SRI24
-  // T1+T2+PD, k-means on all three channels starts in a partition where CSF's broad T2/PD spread
-  // splits the tissues, while the first channel's classes are the wanted ones.
+  // With several channels and no atlas, the restarts run on the first channel alone and its
+  // responsibilities give the multi-channel starting point: on SRI24 T1+T2+PD, k-means on all
+  // three channels starts in a partition where CSF's broad T2/PD spread splits the tissues, while
+  // the first channel's classes are the wanted ones.
   let start: Partial<GaussianMixtureOptions> = { nInit: options.nInit, seed: options.seed };
   if (input.atlas) {
     start = { initialResponsibilities: input.atlas, componentOrder: 'fixed' };
@@ -101,137 +118,258 @@ export function fitGaussianStages(input: GaussianInput, options: ResolvedSegment
     ...start,
     maxIter: options.maxIter,
     responsibilities,
-    onIteration: mixtureEvent,
+    onIteration: state.progress,
   });
-  let model = first.model;
+  state.model = first.model;
   if (reversed && !input.atlas && !input.initialResponsibilities && D === 1) {
-    model = reverseModel(model);
+    state.model = reverseModel(state.model);
     reverseColumns(responsibilities, K);
   }
-  const fits: GaussianMixtureFit[] = [first];
-  const warm = { componentOrder: 'fixed' as const };
-
-  let biasFields: Float64Array[] | undefined;
-  if (options.biasCorrection) {
-    const { fwhm, rounds, iterations } = options.biasCorrection;
-    // One channel's corrected intensities are stored on a lattice of LATTICE_STEPS steps over its
-    // range, so that the E-step still tabulates the densities per distinct value.
-    const lattice = D === 1 ? latticeOf(samples.data) : undefined;
-    const transforms = lattice
-      ? [
-          {
-            scale: input.transforms[0]!.scale * lattice.step,
-            offset: input.transforms[0]!.offset + lattice.origin * input.transforms[0]!.scale,
-          },
-        ]
-      : input.transforms;
-    if (lattice) {
-      model = affineModel(model, 1 / lattice.step, -lattice.origin / lattice.step);
-      logDensityShift = -Math.log(lattice.step);
-    }
-    const raw = new Float32Array(samples.data.length);
-    for (let i = 0; i < N; i++) {
-      for (let d = 0; d < D; d++) {
-        const { scale, offset } = input.transforms[d]!;
-        raw[i * D + d] = samples.data[i * D + d]! * scale + offset;
-      }
-    }
-    biasFields = Array.from({ length: D }, () => new Float64Array(N));
-    const estimate = biasFieldEstimator(grid, { fwhm });
-    const values = new Float64Array(N);
-    const weighted = weights ? new Float32Array(N * K) : responsibilities;
-    for (let round = 0; round < rounds; round++) {
-      if (weights)
-        for (let e = 0; e < N * K; e++) weighted[e] = responsibilities[e]! * weights[Math.floor(e / K)]!;
-      for (let d = 0; d < D; d++) {
-        const known = input.knownFields?.[d];
-        if (known) {
-          // applied by the caller already: kept as it is
-          if (round === 0) biasFields[d]!.set(known);
-          continue;
-        }
-        const { scale, offset } = transforms[d]!;
-        const means = model.means.map((mean) => mean[d]! * scale + offset);
-        const variances = model.covariances.map((covariance) => covariance[d]![d]! * scale * scale);
-        for (let i = 0; i < N; i++) values[i] = raw[i * D + d]!;
-        const field = biasFields[d]!;
-        estimate(values, weighted, means, variances, field);
-        if (lattice) {
-          for (let i = 0; i < N; i++) samples.data[i] = Math.round((values[i]! / field[i]! - offset) / scale);
-        } else {
-          for (let i = 0; i < N; i++) samples.data[i * D + d] = (values[i]! / field[i]! - offset) / scale;
-        }
-      }
-      const refit = fitGaussianMixture(samples, {
-        ...common,
-        ...warm,
-        ...(input.atlas ? { prior: input.atlas } : {}),
-        initialParameters: model,
-        maxIter: iterations,
-        responsibilities,
-        onIteration: mixtureEvent,
-      });
-      fits.push(refit);
-      model = refit.model;
-    }
-    if (lattice) {
-      // the spatial stage runs on the lattice too; the model goes back to intensity units at the end
-      const spatialStarted = performance.now();
-      const spatial = spatialStage(input, options, model, responsibilities, common, logDensityShift);
-      const spatialSeconds = (performance.now() - spatialStarted) / 1000;
-      const final = spatial?.model ?? model;
-      return {
-        spatialSeconds,
-        model: affineModel(final, lattice.step, lattice.origin),
-        mixture: fits,
-        spatial,
-        responsibilities,
-        fractions: unmixedFractions(samples, affineModel(final, 1, 0), responsibilities, K),
-        biasFields,
-        logDensityShift,
-      };
-    }
-  }
-  const spatialStarted = performance.now();
-  const spatial = spatialStage(input, options, model, responsibilities, common, logDensityShift);
-  const spatialSeconds = (performance.now() - spatialStarted) / 1000;
-  const final = spatial?.model ?? model;
-  return {
-    spatialSeconds,
-    model: final,
-    mixture: fits,
-    spatial,
-    responsibilities,
-    fractions: unmixedFractions(samples, final, responsibilities, K),
-    biasFields,
-    logDensityShift,
-  };
+  state.fits.push(first);
+  return state;
 }
 
-function spatialStage(
+/** The state of a given model (in prepared intensity units) whose parameters stay fixed. */
+export function holdGaussian(
+  input: GaussianInput,
+  model: GaussianMixture,
+  options: ResolvedSegmentOptions,
+): GaussianState {
+  const responsibilities = new Float32Array(input.samples.nSamples * model.nComponents);
+  const state = gaussianState(input, options, true, responsibilities, {});
+  state.model = model;
+  return state;
+}
+
+function gaussianState(
   input: GaussianInput,
   options: ResolvedSegmentOptions,
-  model: GaussianMixture,
+  fixed: boolean,
   responsibilities: Float32Array,
   common: GaussianMixtureOptions,
-  logDensityShift: number,
-): GaussianMixtureFit | undefined {
-  const weights = model.weights.map((w) => Math.max(w, 1e-6) ** options.classWeightPower);
+): GaussianState {
+  let mixtureIteration = 0;
+  const state: GaussianState = {
+    fixed,
+    input,
+    options,
+    model: undefined as unknown as GaussianMixture,
+    responsibilities,
+    common,
+    fits: [],
+    spatial: undefined,
+    lattice: undefined,
+    logDensityShift: 0,
+    biasFields: undefined,
+    score: undefined,
+    spatialHeldFixed: undefined,
+    progress: (event) =>
+      input.onIteration?.('mixture', ++mixtureIteration, event.meanLogLikelihood + state.logDensityShift),
+  };
+  return state;
+}
+
+/**
+ * Rounds of (estimate the field, correct, refit). A fitted model estimates each channel's own
+ * field (unless the caller applied one already); a model held fixed estimates one field from the
+ * first channel and corrects every channel by it.
+ */
+export function correctGaussianBias(state: GaussianState): void {
+  if (!state.options.biasCorrection) return;
+  if (state.fixed) correctBiasHeldFixed(state);
+  else correctBiasFitting(state);
+}
+
+function correctBiasFitting(state: GaussianState): void {
+  const { input, options, responsibilities } = state;
+  if (!options.biasCorrection) return;
+  const K = options.nClasses;
+  const { samples, weights, grid } = input;
+  const N = samples.nSamples;
+  const D = samples.nFeatures;
+  const { fwhm, rounds, iterations } = options.biasCorrection;
+  // One channel's corrected intensities are stored on a lattice of LATTICE_STEPS steps over its
+  // range, so that the E-step still tabulates the densities per distinct value.
+  const lattice = D === 1 ? latticeOf(samples.data) : undefined;
+  const transforms = lattice
+    ? [
+        {
+          scale: input.transforms[0]!.scale * lattice.step,
+          offset: input.transforms[0]!.offset + lattice.origin * input.transforms[0]!.scale,
+        },
+      ]
+    : input.transforms;
+  if (lattice) {
+    state.model = affineModel(state.model, 1 / lattice.step, -lattice.origin / lattice.step);
+    state.logDensityShift = -Math.log(lattice.step);
+    state.lattice = lattice;
+  }
+  const raw = new Float32Array(samples.data.length);
+  for (let i = 0; i < N; i++) {
+    for (let d = 0; d < D; d++) {
+      const { scale, offset } = input.transforms[d]!;
+      raw[i * D + d] = samples.data[i * D + d]! * scale + offset;
+    }
+  }
+  const biasFields = Array.from({ length: D }, () => new Float64Array(N));
+  state.biasFields = biasFields;
+  const estimate = biasFieldEstimator(grid, { fwhm });
+  const values = new Float64Array(N);
+  const weighted = weights ? new Float32Array(N * K) : responsibilities;
+  for (let round = 0; round < rounds; round++) {
+    if (weights)
+      for (let e = 0; e < N * K; e++) weighted[e] = responsibilities[e]! * weights[Math.floor(e / K)]!;
+    for (let d = 0; d < D; d++) {
+      const known = input.knownFields?.[d];
+      if (known) {
+        // applied by the caller already: kept as it is
+        if (round === 0) biasFields[d]!.set(known);
+        continue;
+      }
+      const { scale, offset } = transforms[d]!;
+      const means = state.model.means.map((mean) => mean[d]! * scale + offset);
+      const variances = state.model.covariances.map((covariance) => covariance[d]![d]! * scale * scale);
+      for (let i = 0; i < N; i++) values[i] = raw[i * D + d]!;
+      const field = biasFields[d]!;
+      estimate(values, weighted, means, variances, field);
+      if (lattice) {
+        for (let i = 0; i < N; i++) samples.data[i] = Math.round((values[i]! / field[i]! - offset) / scale);
+      } else {
+        for (let i = 0; i < N; i++) samples.data[i * D + d] = (values[i]! / field[i]! - offset) / scale;
+      }
+    }
+    const refit = fitGaussianMixture(samples, {
+      ...state.common,
+      componentOrder: 'fixed',
+      ...(input.atlas ? { prior: input.atlas } : {}),
+      initialParameters: state.model,
+      maxIter: iterations,
+      responsibilities,
+      onIteration: state.progress,
+    });
+    state.fits.push(refit);
+    state.model = refit.model;
+  }
+}
+
+/**
+ * The subject's own field with the model held fixed: one field for every channel, from the first
+ * (as segment() shares the first channel's field), in each channel's own units (the preparation
+ * undone), where the field is multiplicative.
+ */
+function correctBiasHeldFixed(state: GaussianState): void {
+  const { input, options, responsibilities, model } = state;
+  if (!options.biasCorrection) return;
+  const { samples, transforms } = input;
+  const N = samples.nSamples;
+  const D = samples.nFeatures;
+  const estimate = biasFieldEstimator(input.grid, { fwhm: options.biasCorrection.fwhm });
+  const field = new Float64Array(N).fill(1);
+  const raw = Float32Array.from(
+    samples.data,
+    (x, e) => x * transforms[e % D]!.scale + transforms[e % D]!.offset,
+  );
+  const first = new Float64Array(N);
+  for (let i = 0; i < N; i++) first[i] = raw[i * D]!;
+  const { scale, offset } = transforms[0]!;
+  const means = model.means.map((m) => m[0]! * scale + offset);
+  const variances = model.covariances.map((c) => c[0]![0]! * scale * scale);
+  for (let round = 0; round < options.biasCorrection.rounds; round++) {
+    predictProba(model, samples, { out: responsibilities });
+    estimate(first, responsibilities, means, variances, field);
+    for (let i = 0; i < N; i++) {
+      for (let d = 0; d < D; d++) {
+        const t = transforms[d]!;
+        samples.data[i * D + d] = (raw[i * D + d]! / field[i]! - t.offset) / t.scale;
+      }
+    }
+  }
+  state.biasFields = [field];
+}
+
+/**
+ * The responsibilities of a model held fixed, and its mean log-likelihood (the mixture stage's
+ * report when nothing is fitted).
+ */
+export function scoreGaussian(state: GaussianState): number {
+  const { samples } = state.input;
+  predictProba(state.model, samples, { out: state.responsibilities });
+  state.score = score(state.model, samples);
+  return state.score;
+}
+
+/** EM again with the spatial prior (nothing without one). */
+export function fitGaussianSpatial(state: GaussianState): void {
+  const { input, options } = state;
+  const weights = state.model.weights.map((w) => Math.max(w, 1e-6) ** options.classWeightPower);
   const update = input.spatialPrior(weights);
-  if (!update) return undefined;
+  if (!update) return;
+  if (state.fixed) {
+    spatialHeldFixed(state, update);
+    return;
+  }
   let iteration = 0;
-  return fitGaussianMixture(input.samples, {
-    ...common,
+  state.spatial = fitGaussianMixture(input.samples, {
+    ...state.common,
     componentOrder: 'fixed',
-    initialParameters: model,
+    initialParameters: state.model,
     ...(input.atlas ? { prior: input.atlas } : {}),
     maxIter: options.maxIter,
     labelTol: options.labelTol,
     updatePrior: update,
-    responsibilities,
+    responsibilities: state.responsibilities,
     onIteration: (event) =>
-      input.onIteration?.('spatial', ++iteration, event.meanLogLikelihood + logDensityShift),
+      input.onIteration?.('spatial', ++iteration, event.meanLogLikelihood + state.logDensityShift),
   });
+  state.model = state.spatial.model;
+}
+
+/**
+ * The spatial stage with the parameters held fixed: the prior recomputed from the
+ * responsibilities, then the responsibilities under it, until at most `labelTol` of the labels
+ * change (as the fitted stage stops), or `maxIter`.
+ */
+function spatialHeldFixed(state: GaussianState, update: PriorUpdate): void {
+  const { input, options, responsibilities, model } = state;
+  const { samples } = input;
+  const N = samples.nSamples;
+  const K = model.nComponents;
+  const { maxIter, labelTol } = options;
+  const meanLogLikelihood = state.score ?? scoreGaussian(state);
+  const priorValues = new Float32Array(N * K);
+  const labels = new Uint8Array(N);
+  for (let i = 0; i < N; i++) labels[i] = mostProbableComponent(responsibilities, i, K);
+  let iteration = 0;
+  let changed = N;
+  let stable = false;
+  while (!stable && iteration < maxIter) {
+    iteration++;
+    update({ iteration, responsibilities, model, prior: priorValues });
+    predictProba(model, samples, { prior: priorValues, out: responsibilities });
+    changed = 0;
+    for (let i = 0; i < N; i++) {
+      const label = mostProbableComponent(responsibilities, i, K);
+      if (label !== labels[i]) changed++;
+      labels[i] = label;
+    }
+    stable = changed <= labelTol * N;
+    input.onIteration?.('spatial', iteration, meanLogLikelihood);
+  }
+  state.spatialHeldFixed = {
+    converged: stable,
+    stopReason: stable ? 'labels-stable' : 'max-iterations',
+    nIter: iteration,
+    meanLogLikelihood,
+    logLikelihoodTrace: [],
+    strategy: 'direct',
+    initScores: [],
+    warnings: stable ? [] : [`${changed} labels still changed at maxIter = ${maxIter}`],
+  };
+}
+
+/** The model of the state in (bias-corrected, prepared) intensity units. */
+export function gaussianModel(state: GaussianState): GaussianMixture {
+  return state.lattice ? affineModel(state.model, state.lattice.step, state.lattice.origin) : state.model;
 }
 
 /** A lattice of LATTICE_STEPS steps over the range of the values (undefined for constant data). */
@@ -250,7 +388,7 @@ function latticeOf(values: ArrayLike<number>): { origin: number; step: number } 
  * The one-feature model of a x + b (a > 0): means a m + b, variances a^2 s^2, precision Cholesky
  * factors u / a.
  */
-export function affineModel(model: GaussianMixture, a: number, b: number): GaussianMixture {
+function affineModel(model: GaussianMixture, a: number, b: number): GaussianMixture {
   return {
     ...model,
     means: model.means.map((mean) => [mean[0]! * a + b]),
@@ -272,55 +410,4 @@ function reverseModel(model: GaussianMixture): GaussianMixture {
 
 function reverseColumns(matrix: Float32Array, K: number): void {
   for (let row = 0; row < matrix.length; row += K) matrix.subarray(row, row + K).reverse();
-}
-
-/**
- * Partial-volume fractions by unmixing: each voxel is split between its two most probable classes
- * a and b. With m = 2 min(r_a, r_b) / (r_a + r_b) (0 when one class dominates, 1 when both are as
- * probable), f_a = (r_a + r_b) ((1 - m) [r_a >= r_b] + m t), t the least-squares fraction of a on
- * the segment from mu_b to mu_a (Mahalanobis metric of the pooled covariance), f_b the rest; the
- * other classes keep their responsibility.
- */
-function unmixedFractions(
-  samples: { data: Float32Array; nSamples: number; nFeatures: number },
-  model: GaussianMixture,
-  responsibilities: Float32Array,
-  K: number,
-): Float32Array {
-  const { data, nSamples: N, nFeatures: D } = samples;
-  const out = Float32Array.from(responsibilities);
-  if (K < 2) return out;
-  // pooled precision (diagonal of the weighted covariances is enough for a direction)
-  const inverseVariance = new Float64Array(D);
-  for (let d = 0; d < D; d++) {
-    let v = 0;
-    for (let k = 0; k < K; k++) v += model.weights[k]! * model.covariances[k]![d]![d]!;
-    inverseVariance[d] = v > 0 ? 1 / v : 1;
-  }
-  for (let i = 0, row = 0; i < N; i++, row += K) {
-    let a = 0;
-    let b = -1;
-    for (let k = 1; k < K; k++) if (responsibilities[row + k]! > responsibilities[row + a]!) a = k;
-    for (let k = 0; k < K; k++) {
-      if (k === a) continue;
-      if (b < 0 || responsibilities[row + k]! > responsibilities[row + b]!) b = k;
-    }
-    const ra = responsibilities[row + a]!;
-    const rb = responsibilities[row + b]!;
-    const total = ra + rb;
-    if (!(total > 0)) continue;
-    const mixing = (2 * Math.min(ra, rb)) / total;
-    let numerator = 0;
-    let denominator = 0;
-    for (let d = 0; d < D; d++) {
-      const direction = model.means[a]![d]! - model.means[b]![d]!;
-      numerator += (data[i * D + d]! - model.means[b]![d]!) * direction * inverseVariance[d]!;
-      denominator += direction * direction * inverseVariance[d]!;
-    }
-    const t = denominator > 0 ? Math.min(1, Math.max(0, numerator / denominator)) : 1;
-    const fa = total * (1 - mixing + mixing * t);
-    out[row + a] = fa;
-    out[row + b] = total - fa;
-  }
-  return out;
 }
