@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
+  formatTable,
   type GitRevision,
   gitRevision,
   type MachineInfo,
@@ -146,11 +147,20 @@ export async function runViewer(
     methodology: METHODOLOGY,
   };
   const path = writeJson(resultsPath('viewer', options.quick), output);
+  const rows: [string, TimingRuns][] = [
+    ['first drawn (URL to first subject)', timings.firstDrawnMs],
+    [`step after ${timings.stepAfterDwellMs.dwellMs} ms dwell (j)`, timings.stepAfterDwellMs],
+    ['step immediately (j)', timings.stepImmediateMs],
+  ];
+  log('');
   log(
-    `viewer: first drawn ${timings.firstDrawnMs.median} ms, step after dwell ${timings.stepAfterDwellMs.median} ms, ` +
-      `step immediately ${timings.stepImmediateMs.median} ms (medians); load average up to ` +
-      `${output.loadAverage.max.toFixed(2)} on ${machine.cores} cores`,
+    formatTable(
+      ['viewer, 1 mm study of 4', 'median ms', 'runs ms'],
+      rows.map(([name, t]) => [name, String(t.median), t.runs.join(', ')]),
+      new Set([1, 2]),
+    ),
   );
+  log(`load average up to ${output.loadAverage.max.toFixed(2)} on ${machine.cores} cores during the test`);
   log(`wrote ${path}`);
   return path;
 }
