@@ -60,11 +60,11 @@ export interface KernelArguments {
 export type Kernel = (args: KernelArguments) => [number, number, number];
 
 /**
- * Largest generated source, in characters, that is compiled: about K = 64 components for D = 1,
- * 36 for D = 2, 24 for D = 3, 16 for D = 4, 6 for D = 8. Measured (one E/M pass of 1e5 samples,
- * median of 9, Node 20 / V8 11.3): the kernels beat the blocked loops 1.5-4.5x below ~30 000
- * characters, V8 takes seconds to optimise them above ~40 000, and above ~60 000 they lose
- * (K = 254, D = 1: 6x slower).
+ * Largest generated source, in characters, that is compiled: K = 68 components at D = 1, 37 at
+ * D = 2, 23 at D = 3, 16 at D = 4, 5 at D = 8 (a little fewer with a prior and outputs).
+ * Measured (one E/M pass, 1e5 samples, median of 9 after warm-up, Node 20 / V8 11.3): kernels beat
+ * the blocked loops 1.5-4.5x below this size, take V8 seconds to optimise above ~40 000 characters,
+ * and lose above ~60 000 (K = 254, D = 1: 6x slower).
  */
 const MAX_SOURCE_LENGTH = 32_000;
 

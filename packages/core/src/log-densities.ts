@@ -171,10 +171,8 @@ export function exactResponsibilities(
   if (!(max > -Infinity) || max === Infinity) {
     throw new RangeError(`sample ${sample} has zero probability under every component its prior allows`);
   }
-  const maxima = new Float64Array(1);
   const sums = new Float64Array(1);
-  maxima[0] = max;
-  scaleByMaxima(out, maxima, K, 1, 1, out, sums);
+  scaleByMaxima(out, Float64Array.of(max), K, 1, 1, out, sums);
   const sum = sums[0]!;
   for (let k = 0; k < K; k++) out[k] = out[k]! / sum;
   return max + Math.log(sum);
