@@ -57,20 +57,7 @@ export {
   type RobustOptions,
   type SpikeValue,
 } from './segmentation/robust-intensities.ts';
-export {
-  type BiasCorrectionOptions,
-  type ClassStatistics,
-  classStatistics,
-  type ImageType,
-  type ResolvedSegmentOptions,
-  type RobustEstimationOptions,
-  type RobustReport,
-  type Segmentation,
-  type SegmentOptions,
-  type SpatialPriorKind,
-  type StageReport,
-  segment,
-} from './segmentation/segment.ts';
+export { segment } from './segmentation/segment.ts';
 export {
   type OptionRecord,
   type OptionValue,
@@ -78,7 +65,20 @@ export {
   SEGMENT_OPTION_TABLE,
   type SegmentOptionSpec,
 } from './segmentation/segment-option-table.ts';
-export { DEFAULT_SEGMENT_OPTIONS } from './segmentation/segment-options.ts';
+export {
+  type BiasCorrectionOptions,
+  DEFAULT_SEGMENT_OPTIONS,
+  type ImageType,
+  type ResolvedSegmentOptions,
+  type RobustEstimationOptions,
+  type SegmentOptions,
+  type SpatialPriorKind,
+} from './segmentation/segment-options.ts';
+export {
+  type ClassStatistics,
+  classStatistics,
+  type Segmentation,
+} from './segmentation/segmentation-outputs.ts';
 export {
   type BoxGrid,
   boxGrid,
@@ -89,6 +89,7 @@ export {
   pottsPrior,
   type SampleGrid,
 } from './segmentation/spatial-prior.ts';
+export type { RobustReport, StageReport } from './segmentation/stage-reports.ts';
 export {
   DEFAULT_PHANTOM_OPTIONS,
   generatePhantom,

@@ -1,7 +1,8 @@
 /**
- * Agreement of a label map with a reference segmentation (docs/algorithms.md, section 9): per-class
- * Dice overlap and volumes in millilitres, all computed inside the reference's brain mask
- * (reference label > 0), so that whatever the labels say outside that mask does not count.
+ * Agreement of a label map with a reference segmentation (docs/algorithms.md, "Measuring a
+ * segmentation"): per-class Dice overlap and volumes in millilitres, all computed inside the
+ * reference's brain mask (reference label > 0), so that whatever the labels say outside that mask
+ * does not count.
  */
 import type { Volume } from '../types.ts';
 

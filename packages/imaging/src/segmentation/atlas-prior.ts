@@ -1,8 +1,8 @@
 /**
- * Atlas tissue-probability priors (docs/algorithms.md, section 3): maps in a template space (e.g. SPM's
- * OldSeg_csf/grey/white) resampled onto the subject's grid through both images' voxel-to-world
- * affines, floored, and normalised over the classes at each voxel. The prior replaces the global
- * mixing weights; pi_k is not multiplied in again, because the maps already carry the classes'
+ * Atlas tissue-probability priors (docs/algorithms.md, "Spatial priors"): maps in a template
+ * space (e.g. SPM's OldSeg_csf/grey/white) resampled onto the subject's grid through both images'
+ * voxel-to-world affines, floored, and normalised over the classes at each voxel. The prior
+ * replaces the global mixing weights; pi_k is not multiplied in again, because the maps already carry the classes'
  * proportions (multiplying would count them twice).
  */
 import type { PriorUpdate, PriorUpdateContext } from '@mixseg/core';

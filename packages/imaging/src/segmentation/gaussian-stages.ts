@@ -20,6 +20,7 @@ import {
 } from '@mixseg/core';
 import { biasFieldEstimator } from './bias-field.ts';
 import type { ChannelTransform } from './features.ts';
+import { affineModel, latticeOf, reverseColumns, reverseModel } from './gaussian-model-units.ts';
 import type { ResolvedSegmentOptions } from './segment-options.ts';
 import type { StageReport } from './stage-reports.ts';
 import type { StageProgress, SubjectGrid } from './subject.ts';
@@ -69,9 +70,6 @@ export interface GaussianState {
   spatialHeldFixed: StageReport | undefined;
   progress: (event: { meanLogLikelihood: number }) => void;
 }
-
-/** Steps of the lattice one channel's bias-corrected intensities are rounded to. */
-const LATTICE_STEPS = 4096;
 
 /**
  * Fits the mixture: the plain mixture with restarts, or, with an atlas, EM under the atlas prior
@@ -370,44 +368,4 @@ function spatialHeldFixed(state: GaussianState, update: PriorUpdate): void {
 /** The model of the state in (bias-corrected, prepared) intensity units. */
 export function gaussianModel(state: GaussianState): GaussianMixture {
   return state.lattice ? affineModel(state.model, state.lattice.step, state.lattice.origin) : state.model;
-}
-
-/** A lattice of LATTICE_STEPS steps over the range of the values (undefined for constant data). */
-function latticeOf(values: ArrayLike<number>): { origin: number; step: number } | undefined {
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i]!;
-    if (x < low) low = x;
-    if (x > high) high = x;
-  }
-  return high > low ? { origin: low, step: (high - low) / LATTICE_STEPS } : undefined;
-}
-
-/**
- * The one-feature model of a x + b (a > 0): means a m + b, variances a^2 s^2, precision Cholesky
- * factors u / a.
- */
-function affineModel(model: GaussianMixture, a: number, b: number): GaussianMixture {
-  return {
-    ...model,
-    means: model.means.map((mean) => [mean[0]! * a + b]),
-    covariances: model.covariances.map((covariance) => [[covariance[0]![0]! * a * a]]),
-    precisionsCholesky: model.precisionsCholesky.map((factor) => [[factor[0]![0]! / a]]),
-  };
-}
-
-/** The model with its components in reverse order. */
-function reverseModel(model: GaussianMixture): GaussianMixture {
-  return {
-    ...model,
-    weights: [...model.weights].reverse(),
-    means: [...model.means].reverse(),
-    covariances: [...model.covariances].reverse(),
-    precisionsCholesky: [...model.precisionsCholesky].reverse(),
-  };
-}
-
-function reverseColumns(matrix: Float32Array, K: number): void {
-  for (let row = 0; row < matrix.length; row += K) matrix.subarray(row, row + K).reverse();
 }

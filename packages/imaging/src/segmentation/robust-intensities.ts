@@ -1,5 +1,5 @@
 /**
- * What a fit must not be driven by, found before fitting (docs/algorithms.md, section 4): spike
+ * What a fit must not be driven by, found before fitting (docs/algorithms.md, "Robust estimation"): spike
  * values (one exact value holding far more voxels than the values beside it: zeros inside a mask, a
  * clipped maximum, a constant-filled region) and gross outliers beyond robust fences (one voxel at
  * 50 000 in a 0-1000 image). Outliers are winsorised to the fences; spike and winsorised voxels get

@@ -1,7 +1,8 @@
 /**
  * The options of {@link segment} (segment.ts): what a caller may give, their defaults, and the
  * one place where they are checked and resolved. The defaults were chosen by leave-one-dataset-out
- * over every dataset with a reference (docs/algorithms.md, section 8; `pnpm bench defaults`).
+ * over every dataset with a reference (docs/algorithms.md, "How the defaults were chosen";
+ * `pnpm bench defaults`).
  */
 import type { CovarianceType } from '@mixseg/core';
 import type { Volume } from '../types.ts';
@@ -29,7 +30,7 @@ export interface BiasCorrectionOptions {
   iterations?: number;
 }
 
-/** The partial-volume model (docs/algorithms.md, section 5). */
+/** The partial-volume model (docs/algorithms.md, "The partial-volume mixture"). */
 export interface PartialVolumeSettings {
   /**
    * Each mixel class (CSF/GM, GM/WM) holds at most this many times the voxels of the smaller of its
@@ -38,7 +39,7 @@ export interface PartialVolumeSettings {
   mixelCap?: number;
 }
 
-/** Robust estimation: what is left out of the fit (docs/algorithms.md, section 4). */
+/** Robust estimation: what is left out of the fit (docs/algorithms.md, "Robust estimation"). */
 export interface RobustEstimationOptions {
   /** Leave spike values (one value holding far more voxels than its neighbours) out of the fit. Default true. */
   spikes?: boolean;

@@ -14,17 +14,6 @@ import { resolveSegmentOptions, type SegmentOptions } from './segment-options.ts
 import { type Segmentation, segmentation } from './segmentation-outputs.ts';
 import { prepareSubject } from './subject.ts';
 
-export type {
-  BiasCorrectionOptions,
-  ImageType,
-  ResolvedSegmentOptions,
-  RobustEstimationOptions,
-  SegmentOptions,
-  SpatialPriorKind,
-} from './segment-options.ts';
-export { type ClassStatistics, classStatistics, type Segmentation } from './segmentation-outputs.ts';
-export type { RobustReport, StageReport } from './stage-reports.ts';
-
 /**
  * Segments one subject.
  * @param channels co-registered volumes of one subject (T1, or T1 + T2 + PD...); labels are

@@ -1,6 +1,6 @@
 /**
- * Spatial priors (docs/algorithms.md, section 3): each replaces the global mixing weight pi_k of a
- * voxel by a per-voxel prior computed from its neighbours, as an `updatePrior` hook that
+ * Spatial priors (docs/algorithms.md, "Spatial priors"): each replaces the global mixing weight
+ * pi_k of a voxel by a per-voxel prior computed from its neighbours, as an `updatePrior` hook that
  * @mixseg/core calls between EM iterations. The work is done on the bounding box of the mask,
  * padded by one voxel so that neighbour look-ups need no bounds checks.
  */
@@ -160,16 +160,16 @@ export interface NeighbourhoodPriorOptions {
    */
   pseudoCount?: number;
   /**
-   * Fixed global class weights pi_k multiplied into the prior (docs/algorithms.md, section 3), e.g.
-   * the plain mixture's weights. Default: none (all 1).
+   * Fixed global class weights pi_k multiplied into the prior (docs/algorithms.md, "Spatial
+   * priors"), e.g. the plain mixture's weights. Default: none (all 1).
    */
   classWeights?: number[];
 }
 
 /**
- * The prior probability factor (docs/algorithms.md, section 3): pi_ik proportional to f_ik^beta pi_k, where f_ik
- * is the mean responsibility of class k over voxel i's in-mask neighbours at the previous
- * iteration. pi_k is held fixed (`classWeights`, segment() passes the plain mixture's weights):
+ * The prior probability factor (docs/algorithms.md, "Spatial priors"): pi_ik proportional to
+ * f_ik^beta pi_k, where f_ik is the mean responsibility of class k over voxel i's in-mask
+ * neighbours at the previous iteration. pi_k is held fixed (`classWeights`, segment() passes the plain mixture's weights):
  * measured on SRI24, re-estimating it each iteration from responsibilities the prior has already
  * shrunk is a positive feedback that drives a small class such as CSF to extinction (CSF Dice 0),
  * while leaving it out (pi_k = 1/K) over-weights the small classes (CSF Dice .83 instead of .89).
@@ -326,7 +326,7 @@ export interface PottsPriorOptions {
 }
 
 /**
- * The Potts MRF prior (docs/algorithms.md, section 3): pi_ik proportional to
+ * The Potts MRF prior (docs/algorithms.md, "Spatial priors"): pi_ik proportional to
  * exp(beta sum_{m in N_i, z_m = k} 1 / d(i, m)), with z the current hard labels and d the
  * physical distance in mm relative to the smallest voxel size (so anisotropic voxels are weighted
  * by their true distance and isotropic 1-voxel steps weigh 1).

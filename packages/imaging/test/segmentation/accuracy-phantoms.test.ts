@@ -1,6 +1,6 @@
 /**
  * Robust estimation, judged with the DEFAULT settings on synthetic phantoms (no data files needed):
- * each artefact of docs/algorithms.md section 4 added to the same phantom (noise 5 %, bias 20 %)
+ * each artefact of docs/algorithms.md, "Robust estimation", added to the same phantom (noise 5 %, bias 20 %)
  * must leave GM and WM within .01 of the clean phantom's Dice.
  */
 import { describe, expect, it } from 'vitest';
