@@ -1,11 +1,12 @@
 /**
  * Segmentation with a model fitted before (on this subject or another), without fitting: the
- * `mixseg segment --model` path. The parameters stay fixed; only the labels are computed, by the
- * model's posterior probabilities, with the spatial prior (when one is chosen) recomputed from the
- * responsibilities until no label changes, as the spatial stage of {@link segment} does between
- * its iterations. With `biasCorrection` (for a model fitted with it: the model is in the units of
- * bias-corrected intensities) the subject's own bias field is estimated with the model held fixed,
- * in the rounds segment() runs; without it the model applies to the intensities as given.
+ * `mixseg segment --model` path. The stages of {@link segment} run with the parameters held fixed
+ * (model-stages.ts): with `biasCorrection` (for a model fitted with it: the model is in the units
+ * of bias-corrected intensities) the subject's own bias field is estimated in the rounds segment()
+ * runs; the model's responsibilities are its posterior probabilities; with a spatial prior, the
+ * prior is recomputed from the responsibilities until the labels stop changing, as the spatial
+ * stage of segment() does between its iterations. Without `biasCorrection` the model applies to
+ * the intensities as given.
  */
 import {
   type GaussianMixture,

@@ -88,7 +88,16 @@ export function fitGaussian(input: GaussianInput, options: ResolvedSegmentOption
     tol: options.tol,
     ...(weights ? { sampleWeights: weights } : {}),
   };
-  const state = gaussianState(input, options, false, responsibilities, common);
+  // the mixture stage's iterations count on across the bias-correction rounds' refits, in
+  // intensity units (the shift is that of the lattice, once bias correction has set one)
+  let state: GaussianState | undefined;
+  let mixtureIteration = 0;
+  const progress = (event: { meanLogLikelihood: number }) =>
+    input.onIteration?.(
+      'mixture',
+      ++mixtureIteration,
+      event.meanLogLikelihood + (state?.logDensityShift ?? 0),
+    );
   const reversed = options.imageType !== 't1';
   // With several channels and no atlas, the restarts run on the first channel alone and its
   // responsibilities give the multi-channel starting point: on SRI24 T1+T2+PD, k-means on all
@@ -116,13 +125,14 @@ export function fitGaussian(input: GaussianInput, options: ResolvedSegmentOption
     ...start,
     maxIter: options.maxIter,
     responsibilities,
-    onIteration: state.progress,
+    onIteration: progress,
   });
-  state.model = first.model;
+  let model = first.model;
   if (reversed && !input.atlas && !input.initialResponsibilities && D === 1) {
-    state.model = reverseModel(state.model);
+    model = reverseModel(model);
     reverseColumns(responsibilities, K);
   }
+  state = gaussianState(input, options, model, responsibilities, common, progress);
   state.fits.push(first);
   return state;
 }
@@ -134,24 +144,23 @@ export function holdGaussian(
   options: ResolvedSegmentOptions,
 ): GaussianState {
   const responsibilities = new Float32Array(input.samples.nSamples * model.nComponents);
-  const state = gaussianState(input, options, true, responsibilities, {});
-  state.model = model;
-  return state;
+  return { ...gaussianState(input, options, model, responsibilities, {}, () => {}), fixed: true };
 }
 
+/** A fitted model's state before bias correction. */
 function gaussianState(
   input: GaussianInput,
   options: ResolvedSegmentOptions,
-  fixed: boolean,
+  model: GaussianMixture,
   responsibilities: Float32Array,
   common: GaussianMixtureOptions,
+  progress: GaussianState['progress'],
 ): GaussianState {
-  let mixtureIteration = 0;
-  const state: GaussianState = {
-    fixed,
+  return {
+    fixed: false,
     input,
     options,
-    model: undefined as unknown as GaussianMixture,
+    model,
     responsibilities,
     common,
     fits: [],
@@ -161,10 +170,8 @@ function gaussianState(
     biasFields: undefined,
     score: undefined,
     spatialHeldFixed: undefined,
-    progress: (event) =>
-      input.onIteration?.('mixture', ++mixtureIteration, event.meanLogLikelihood + state.logDensityShift),
+    progress,
   };
-  return state;
 }
 
 /**

@@ -117,7 +117,14 @@ export function holdModel(
 ): ModelState {
   if ('pairs' in model) {
     // the prepared values, as the model is applied to them
-    const input = { ...gaussianInput(subject), values: subject.features.samples.data };
+    const input = {
+      values: subject.features.samples.data,
+      weights: subject.robust?.weights,
+      grid: subject.grid,
+      atlas: subject.atlas,
+      spatialPrior: subject.spatialPrior,
+      onIteration: subject.onIteration,
+    };
     return { kind: 'partial-volume', state: holdPartialVolume(input, model, options) };
   }
   return { kind: 'gaussian', state: holdGaussian(gaussianInput(subject), model, options) };
