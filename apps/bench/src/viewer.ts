@@ -60,8 +60,12 @@ export interface ViewerOutput {
   mode: 'quick' | 'full';
   machine: MachineInfo;
   git: GitRevision;
-  /** 1-minute load averages: before the build, the highest sampled during the test, after it. */
-  loadAverage: { before: number; max: number; after: number };
+  /**
+   * 1-minute load averages: before the build, when the test started (other work on the machine),
+   * the highest sampled during the test (which counts the test's own browser and server), after it
+   * (testStart is absent in results written before it was recorded).
+   */
+  loadAverage: { before: number; testStart?: number; max: number; after: number };
   commands: string[];
   buildSeconds: number;
   testSeconds: number;
@@ -109,7 +113,8 @@ export async function runViewer(
 
   log(`$ ${commands[1]}`);
   const testStarted = new Date();
-  let loadMax = os.loadavg()[0]!;
+  const loadTestStart = os.loadavg()[0]!;
+  let loadMax = loadTestStart;
   const sampler = setInterval(() => {
     loadMax = Math.max(loadMax, os.loadavg()[0]!);
   }, LOAD_SAMPLE_MS);
@@ -139,7 +144,12 @@ export async function runViewer(
     mode: options.quick ? 'quick' : 'full',
     machine,
     git,
-    loadAverage: { before: loadBefore, max: Math.max(loadMax, loadAfter), after: loadAfter },
+    loadAverage: {
+      before: loadBefore,
+      testStart: loadTestStart,
+      max: Math.max(loadMax, loadAfter),
+      after: loadAfter,
+    },
     commands,
     buildSeconds,
     testSeconds,
@@ -160,7 +170,10 @@ export async function runViewer(
       new Set([1, 2]),
     ),
   );
-  log(`load average up to ${output.loadAverage.max.toFixed(2)} on ${machine.cores} cores during the test`);
+  log(
+    `load average ${loadTestStart.toFixed(2)} when the test started, up to ${output.loadAverage.max.toFixed(2)} ` +
+      `during it (its own browser and server included), on ${machine.cores} cores`,
+  );
   log(`wrote ${path}`);
   return path;
 }

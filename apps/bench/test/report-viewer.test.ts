@@ -3,13 +3,13 @@ import { viewerSection } from '../src/report-viewer.ts';
 import type { ViewerOutput } from '../src/viewer.ts';
 import { GIT, MACHINE } from './fixtures.ts';
 
-function viewerFixture(loadMax: number): ViewerOutput {
+function viewerFixture(loadAtStart: number): ViewerOutput {
   return {
     benchmark: 'viewer',
     mode: 'full',
     machine: MACHINE,
     git: GIT,
-    loadAverage: { before: 0.2, max: loadMax, after: 0.3 },
+    loadAverage: { before: 0.2, testStart: loadAtStart, max: loadAtStart + 2, after: 0.3 },
     commands: [
       'pnpm --filter @mixseg/viewer build',
       'pnpm vitest run apps/viewer/test/browser-timing.test.ts',
@@ -51,12 +51,14 @@ describe('viewerSection', () => {
     );
     expect(markdown).toContain('| 4900 | 5000, 4700, 4900 | 4100 | 4100, 4000, 4300 |');
     expect(markdown).toContain('4 subjects of 182 x 218 x 182 voxels at 1 mm');
+    expect(markdown).toContain('load average was 0.30 when the test started and up to 2.30');
     expect(markdown).not.toContain('noisy');
   });
 
-  it('says the times are noisy when the load average was high during the run', () => {
+  it('says the times are noisy when other work loaded the machine as the test started', () => {
     const { markdown } = viewerSection(viewerFixture(3.2), 'bench-results/viewer.json');
-    expect(markdown).toContain('load average was up to 3.20 on 2 cores');
+    expect(markdown).toContain('load average was 3.20 when the test started and up to 5.20');
+    expect(markdown).toContain('so these times are noisy');
   });
 
   it('says how to run it when bench-results/viewer.json is missing', () => {
