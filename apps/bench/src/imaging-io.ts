@@ -113,9 +113,12 @@ function imagingProvenance(): Record<string, unknown> {
   };
   const source = join(repoRoot, 'packages', 'imaging', 'src');
   const hash = createHash('sha256');
-  for (const name of readdirSync(source).sort()) {
-    if (name.endsWith('.ts')) hash.update(`${name}\0`).update(readFileSync(join(source, name)));
-  }
+  // every .ts file under src/ (its folders: io/, segmentation/, ...), by relative path
+  const files = (readdirSync(source, { recursive: true }) as string[])
+    .map((name) => name.split('\\').join('/'))
+    .filter((name) => name.endsWith('.ts'))
+    .sort();
+  for (const name of files) hash.update(`${name}\0`).update(readFileSync(join(source, name)));
   const packageJson = JSON.parse(
     readFileSync(join(repoRoot, 'packages', 'imaging', 'package.json'), 'utf8'),
   ) as {
