@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti, writeLabelMap, writeNifti, writeProbabilityMaps } from '../../src/io/nifti-file.ts';
 import { NIFTI_MAX_DIMENSION } from '../../src/io/nifti-header.ts';
 import { parseNifti } from '../../src/io/nifti-reader.ts';
-import { encodeNifti1, type NiftiImage } from '../../src/io/nifti-writer.ts';
+import {
+  classProbabilityImage,
+  encodeNifti1,
+  type NiftiImage,
+  probabilityMapsImage,
+} from '../../src/io/nifti-writer.ts';
 import { type DataType, ImageFileError, type Volume } from '../../src/types.ts';
 import { buildNifti, patched, STORAGE } from './nifti-builder.ts';
 
@@ -719,6 +724,29 @@ describe('writing NIfTI-1', () => {
       await writeFile(join(folder, 'manifest.json'), `${JSON.stringify({ files: manifest })}\n`);
     } else {
       await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('writes probability maps around their voxels in place, byte for byte as from a plain copy', () => {
+    const reference = parseNifti(syntheticReferenceBytes(), 'reference.nii');
+    const nVoxels = reference.data.length;
+    const probabilities = Float32Array.from({ length: nVoxels * 3 }, (_, i) => ((i * 7919) % 1000) / 999);
+    for (const image of [
+      classProbabilityImage(probabilities, 3, 1, reference),
+      probabilityMapsImage(probabilities, 3, reference),
+    ]) {
+      const copied = encodeNifti1({ ...image, data: Float32Array.from(image.data) });
+      const inPlace = encodeNifti1(image);
+      // the file is the voxels' own buffer, with the header written before them
+      expect(inPlace.buffer).toBe((image.data as Float32Array).buffer);
+      expect(inPlace).toEqual(copied);
+      // encoding again (another description) rewrites the whole header
+      const again = encodeNifti1({ ...image, description: 'x' });
+      expect(again.subarray(348)).toEqual(copied.subarray(348));
+      expect(again.subarray(148, 228)).toEqual(
+        Uint8Array.from({ length: 80 }, (_, i) => (i === 0 ? 120 : 0)),
+      );
+      expect(parseNifti(again, 'again.nii').data).toEqual(parseNifti(copied, 'copied.nii').data);
     }
   });
 
