@@ -9,17 +9,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readImageChannels } from '@mixseg/imaging/node';
 import { startViewerServer, type ViewerServer } from '@mixseg/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAS_CHROMIUM, launchChromium, setRange, VIEWER_DIST } from './chromium.ts';
 import { writeResultsFolder } from './results-fixture.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
-/** The page global-setup.ts builds, which the server serves. */
-const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /** Pixels of a screenshot that are grey (the anatomy, not a label colour, not black). */
 async function greyPixels(page: Page, name: string): Promise<number> {
@@ -34,14 +29,7 @@ async function greyPixels(page: Page, name: string): Promise<number> {
   return n;
 }
 
-async function setRange(page: Page, selector: string, value: number): Promise<void> {
-  await page.locator(selector).evaluate((input, v) => {
-    (input as HTMLInputElement).value = String(v);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('reviewing a study in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('reviewing a study in Chromium', () => {
   let root: string;
   let outside: ViewerServer;
   let biased: ViewerServer;
@@ -86,19 +74,7 @@ describe.skipIf(!existsSync(CHROMIUM))('reviewing a study in Chromium', () => {
     });
     await rm(join(biasedFolder, 'sub-03_T1w_desc-biasfield.nii.gz'));
     biased = await startViewerServer({ folder: biasedFolder, distDir: VIEWER_DIST });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

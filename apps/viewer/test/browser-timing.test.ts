@@ -11,20 +11,15 @@
  *   DWELL_MS (as a reviewer does) and immediately (no time to prefetch);
  * - main-thread blocking: the sum of the page's long tasks (over 50 ms) in each interval.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startViewerServer, type ViewerServer } from '@mixseg/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAS_CHROMIUM, launchChromium, VIEWER_DIST } from './chromium.ts';
 import { writeResultsFolder } from './results-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
-/** The page global-setup.ts builds, which the server serves. */
-const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const STEMS = ['sub-01_T1w', 'sub-02_T1w', 'sub-03_T1w', 'sub-04_T1w'];
 const SUBJECTS = STEMS.map((stem) => stem.replace(/_T1w$/, ''));
 const DIMS = [182, 218, 182] as const;
@@ -57,7 +52,7 @@ async function drawn(page: Page, subject: string): Promise<void> {
   );
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('viewer speed on a 1 mm study of four subjects', () => {
+describe.skipIf(!HAS_CHROMIUM)('viewer speed on a 1 mm study of four subjects', () => {
   let root: string;
   let folder: string;
   let server: ViewerServer;
@@ -74,19 +69,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer speed on a 1 mm study of four sub
       copyFirst: true,
     });
     server = await startViewerServer({ folder, distDir: VIEWER_DIST });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    browser = await launchChromium();
   }, 600_000);
 
   afterAll(async () => {

@@ -3,22 +3,17 @@
  * production build through the real server. NiiVue renders through SwiftShader (WebGL2 on the
  * CPU). Screenshots are kept in apps/viewer/test-results/ (git-ignored) for people to look at.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { encodeNifti1, labelMapImage, parseNifti, readImageChannels, segment } from '@mixseg/imaging/node';
 import { startViewerServer, type ViewerServer } from '@mixseg/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, HAS_CHROMIUM, launchChromium, setRange, VIEWER_DIST } from './chromium.ts';
 import { FIXTURE_LABELS, type FixtureSubject, writeResultsFolder } from './results-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = fileURLToPath(new URL('../test-results/', import.meta.url));
-/** The page global-setup.ts builds, which the server serves. */
-const VIEWER_DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 type Rgb = [number, number, number];
@@ -76,14 +71,7 @@ function near(pixel: Rgb, colour: Rgb, tolerance = 12): boolean {
   return pixel.every((value, c) => Math.abs(value - colour[c]!) <= tolerance);
 }
 
-async function setRange(page: Page, selector: string, value: number): Promise<void> {
-  await page.locator(selector).evaluate((input, v) => {
-    (input as HTMLInputElement).value = String(v);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, value);
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('viewer in Chromium', () => {
+describe.skipIf(!HAS_CHROMIUM)('viewer in Chromium', () => {
   let root: string;
   let folder: string;
   let oddFolder: string;
@@ -124,19 +112,7 @@ describe.skipIf(!existsSync(CHROMIUM))('viewer in Chromium', () => {
     );
     server = await startViewerServer({ folder, distDir: VIEWER_DIST });
     oddServer = await startViewerServer({ folder: oddFolder, distDir: VIEWER_DIST });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--enable-unsafe-swiftshader',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
