@@ -81,10 +81,9 @@ export function drawHistogram(canvas: HTMLCanvasElement, chart: HistogramChart):
     context.fillStyle = units.warning ? WARNING : AXIS;
     context.fillText(note, 8, 25, width - 16);
   }
-  canvas.setAttribute(
-    'aria-label',
-    `Intensity histogram; x axis: ${units.axis}; y axis: voxels per bin${note ? `. ${note}` : ''}`,
-  );
+  const label = `Intensity histogram; x axis: ${units.axis}; y axis: voxels per bin${note ? `. ${note}` : ''}`;
+  canvas.setAttribute('aria-label', label);
+  delete canvas.dataset['misfit'];
   if (!histogram || histogram.total === 0) {
     context.fillStyle = AXIS;
     context.fillText(note ? '' : 'Open an image to see its histogram.', 8, 40);
@@ -101,9 +100,9 @@ export function drawHistogram(canvas: HTMLCanvasElement, chart: HistogramChart):
     canvas.dataset['misfit'] = misfit.toFixed(4);
     canvas.setAttribute(
       'aria-label',
-      `${canvas.getAttribute('aria-label')}. The fitted classes place ${(100 * misfit).toFixed(1)} % of the voxels in other bins than the bars.`,
+      `${label}. The fitted classes place ${(100 * misfit).toFixed(1)} % of the voxels in other bins than the bars.`,
     );
-  } else delete canvas.dataset['misfit'];
+  }
   let peak = 0;
   for (const count of histogram.counts) peak = Math.max(peak, count);
   if (curves) for (const value of curves.sum) peak = Math.max(peak, value);
