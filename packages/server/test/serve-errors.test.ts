@@ -1,44 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FolderListing, startViewerServer, type ViewerServer } from '../src/index.ts';
+import { rawRequest } from './raw-request.ts';
 import { PERMISSIONS_APPLY, type ServerProcess, startServerProcess } from './serve-process.ts';
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-  json: <T = { error: string }>() => T;
-}
-
-function get(
-  url: string,
-  path: string,
-  headers: Record<string, string> = {},
-  method = 'GET',
-): Promise<Reply> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, headers, method }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body,
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-        });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function makeRoot(prefix: string): Promise<{ root: string; dist: string }> {
   const root = await mkdtemp(join(tmpdir(), prefix));
@@ -81,7 +48,7 @@ describe.skipIf(!PERMISSIONS_APPLY)(
     });
 
     it('lists what it can and says, per entry, what it cannot and why', async () => {
-      const reply = await get(server.url, '/api/folder');
+      const reply = await rawRequest(server.url, '/api/folder');
       expect(reply.status).toBe(200);
       const listing = reply.json<FolderListing>();
       expect(listing.files.map((file) => file.path)).toEqual([
@@ -105,7 +72,7 @@ describe.skipIf(!PERMISSIONS_APPLY)(
       ['/data/sub-05_dseg.nii.gz', 404, 'sub-05_dseg.nii.gz: no such file'],
       ['/api/review', 403, 'review.tsv: permission denied'],
     ])('answers GET %s with %i and the reason, and logs one line', async (path, status, reason) => {
-      const reply = await get(server.url, path);
+      const reply = await rawRequest(server.url, path);
       expect(reply.status).toBe(status);
       expect(reply.json()).toEqual({ error: reason });
       const line = `mixseg view: ${status} GET ${path}: ${reason}\n`;
@@ -125,7 +92,7 @@ describe.skipIf(!PERMISSIONS_APPLY)(
     });
 
     it('logs each listing problem once, one line each', async () => {
-      await get(server.url, '/api/folder');
+      await rawRequest(server.url, '/api/folder');
       const lines = (await server.waitForStderr('mixseg view: not listed: sub-04/')).split('\n');
       for (const path of ['broken.nii.gz', 'sub-03', 'sub-04/sub-04_dseg.nii.gz']) {
         expect(lines.filter((line) => line.startsWith(`mixseg view: not listed: ${path}: `))).toHaveLength(1);
@@ -138,7 +105,7 @@ describe.skipIf(!PERMISSIONS_APPLY)(
       await chmod(closed, 0o000);
       const other = await startServerProcess(closed, join(root, 'dist'), true);
       try {
-        const reply = await get(other.url, '/api/folder');
+        const reply = await rawRequest(other.url, '/api/folder');
         expect(reply.status).toBe(403);
         expect(reply.json()).toEqual({ error: '.: permission denied' });
         const line = 'mixseg view: 403 GET /api/folder: .: permission denied\n';
@@ -197,7 +164,7 @@ describe('listing a large folder', () => {
   });
 
   it('lists all 20,501 files of a 4,100-subject study', async () => {
-    const listing = (await get(server.url, '/api/folder')).json<FolderListing>();
+    const listing = (await rawRequest(server.url, '/api/folder')).json<FolderListing>();
     expect(listing.truncated).toBe(false);
     expect(listing.files).toHaveLength(20_501);
     expect(listing.files.filter((file) => file.path.endsWith('_dseg.nii.gz'))).toHaveLength(4100);
@@ -208,7 +175,7 @@ describe('listing a large folder', () => {
   });
 
   it('says in the JSON when the listing is cut, and which folders lie too deep', async () => {
-    const listing = (await get(limited.url, '/api/folder')).json<FolderListing>();
+    const listing = (await rawRequest(limited.url, '/api/folder')).json<FolderListing>();
     expect(listing.truncated).toBe(true);
     expect(listing.maxFiles).toBe(1000);
     expect(listing.files).toHaveLength(1000);
@@ -216,14 +183,14 @@ describe('listing a large folder', () => {
   });
 
   it('answers a listing that has not changed with 304', async () => {
-    const first = await get(server.url, '/api/folder');
+    const first = await rawRequest(server.url, '/api/folder');
     const etag = first.headers['etag'] as string;
     expect(etag).toMatch(/^"[\w-]+"$/);
-    const again = await get(server.url, '/api/folder', { 'If-None-Match': etag });
+    const again = await rawRequest(server.url, '/api/folder', { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
     await writeFile(join(root, 'study', 'new.txt'), 'new');
-    const changed = await get(server.url, '/api/folder', { 'If-None-Match': etag });
+    const changed = await rawRequest(server.url, '/api/folder', { headers: { 'If-None-Match': etag } });
     expect(changed.status).toBe(200);
     expect(changed.headers['etag']).not.toBe(etag);
   });
@@ -251,7 +218,7 @@ describe('downloads that are not repeated', () => {
   });
 
   it('sends ETag and Last-Modified, and 304 to If-None-Match or If-Modified-Since', async () => {
-    const first = await get(server.url, '/data/sub-01_dseg.nii.gz');
+    const first = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz');
     expect(first.status).toBe(200);
     expect(first.body.equals(bytes)).toBe(true);
     expect(first.headers['accept-ranges']).toBe('bytes');
@@ -260,33 +227,47 @@ describe('downloads that are not repeated', () => {
     const modified = first.headers['last-modified'] as string;
     expect(etag).toMatch(/^"[0-9a-z]+-[0-9a-z]+-[0-9a-z]+"$/);
     expect(Date.parse(modified)).toBeGreaterThan(0);
-    const cached = await get(server.url, '/data/sub-01_dseg.nii.gz', { 'If-None-Match': `"other", ${etag}` });
+    const cached = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+      headers: { 'If-None-Match': `"other", ${etag}` },
+    });
     expect(cached.status).toBe(304);
     expect(cached.body.length).toBe(0);
     expect(cached.headers['etag']).toBe(etag);
-    expect((await get(server.url, '/data/sub-01_dseg.nii.gz', { 'If-None-Match': `W/${etag}` })).status).toBe(
-      304,
-    );
     expect(
-      (await get(server.url, '/data/sub-01_dseg.nii.gz', { 'If-Modified-Since': modified })).status,
+      (
+        await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+          headers: { 'If-None-Match': `W/${etag}` },
+        })
+      ).status,
+    ).toBe(304);
+    expect(
+      (
+        await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+          headers: { 'If-Modified-Since': modified },
+        })
+      ).status,
     ).toBe(304);
     // If-None-Match wins over If-Modified-Since
     expect(
       (
-        await get(server.url, '/data/sub-01_dseg.nii.gz', {
-          'If-None-Match': '"other"',
-          'If-Modified-Since': modified,
+        await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+          headers: {
+            'If-None-Match': '"other"',
+            'If-Modified-Since': modified,
+          },
         })
       ).status,
     ).toBe(200);
   });
 
   it('sends the file again when it changed', async () => {
-    const before = (await get(server.url, '/data/sub-01_dseg.nii.gz')).headers['etag'] as string;
+    const before = (await rawRequest(server.url, '/data/sub-01_dseg.nii.gz')).headers['etag'] as string;
     await writeFile(join(folder, 'sub-01_dseg.nii.gz'), bytes.subarray(0, 5000));
     const later = new Date(Date.now() + 5000);
     await utimes(join(folder, 'sub-01_dseg.nii.gz'), later, later);
-    const after = await get(server.url, '/data/sub-01_dseg.nii.gz', { 'If-None-Match': before });
+    const after = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+      headers: { 'If-None-Match': before },
+    });
     expect(after.status).toBe(200);
     expect(after.body.length).toBe(5000);
     await writeFile(join(folder, 'sub-01_dseg.nii.gz'), bytes);
@@ -300,37 +281,45 @@ describe('downloads that are not repeated', () => {
       ['bytes=9000-20000', 206, 9000, 9999],
     ];
     for (const [range, status, first, last] of cases) {
-      const reply = await get(server.url, '/data/sub-01_dseg.nii.gz', { Range: range });
+      const reply = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', { headers: { Range: range } });
       expect([range, reply.status]).toEqual([range, status]);
       expect(reply.headers['content-range']).toBe(`bytes ${first}-${last}/10000`);
       expect(reply.body.equals(bytes.subarray(first, last + 1))).toBe(true);
     }
-    const outside = await get(server.url, '/data/sub-01_dseg.nii.gz', { Range: 'bytes=10000-' });
+    const outside = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+      headers: { Range: 'bytes=10000-' },
+    });
     expect(outside.status).toBe(416);
     expect(outside.headers['content-range']).toBe('bytes */10000');
-    expect((await get(server.url, '/data/empty.nii', { Range: 'bytes=0-' })).status).toBe(416);
+    expect((await rawRequest(server.url, '/data/empty.nii', { headers: { Range: 'bytes=0-' } })).status).toBe(
+      416,
+    );
     // several ranges, or nonsense: the whole file
     for (const range of ['bytes=0-1,5-6', 'bytes=5-1', 'lines=1-2']) {
-      const whole = await get(server.url, '/data/sub-01_dseg.nii.gz', { Range: range });
+      const whole = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', { headers: { Range: range } });
       expect([range, whole.status, whole.body.length]).toEqual([range, 200, 10_000]);
     }
   });
 
   it('honours If-Range: the range while the file is the same, else the whole file', async () => {
-    const etag = (await get(server.url, '/data/sub-01_dseg.nii.gz')).headers['etag'] as string;
-    const same = await get(server.url, '/data/sub-01_dseg.nii.gz', { Range: 'bytes=0-9', 'If-Range': etag });
+    const etag = (await rawRequest(server.url, '/data/sub-01_dseg.nii.gz')).headers['etag'] as string;
+    const same = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+      headers: { Range: 'bytes=0-9', 'If-Range': etag },
+    });
     expect(same.status).toBe(206);
     expect(same.body.length).toBe(10);
-    const stale = await get(server.url, '/data/sub-01_dseg.nii.gz', {
-      Range: 'bytes=0-9',
-      'If-Range': '"old"',
+    const stale = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', {
+      headers: {
+        Range: 'bytes=0-9',
+        'If-Range': '"old"',
+      },
     });
     expect(stale.status).toBe(200);
     expect(stale.body.length).toBe(10_000);
   });
 
   it('answers HEAD with the headers only', async () => {
-    const head = await get(server.url, '/data/sub-01_dseg.nii.gz', {}, 'HEAD');
+    const head = await rawRequest(server.url, '/data/sub-01_dseg.nii.gz', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers['content-length']).toBe('10000');
     expect(head.body.length).toBe(0);

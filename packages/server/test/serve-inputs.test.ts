@@ -1,34 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FolderListing, startViewerServer, type ViewerServer } from '../src/index.ts';
-
-/** A GET with the path sent exactly as given (fetch() would normalise `..`). */
-function get(
-  url: string,
-  path: string,
-): Promise<{ status: number; body: Buffer; json: <T = { error: string }>() => T }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: response.statusCode ?? 0,
-          body,
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-        });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { rawRequest } from './raw-request.ts';
 
 async function write(path: string, content: string | Buffer): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -100,7 +76,7 @@ describe('the input images that sidecars name', () => {
   });
 
   it('lists every sidecar inputs with the URL to fetch each, or why it cannot be served', async () => {
-    const listing = (await get(server.url, '/api/folder')).json<FolderListing>();
+    const listing = (await rawRequest(server.url, '/api/folder')).json<FolderListing>();
     expect(listing.inputs).toEqual({
       'odd_dseg.json': [
         {
@@ -156,14 +132,16 @@ describe('the input images that sidecars name', () => {
   });
 
   it('serves each named input, read-only, wherever it is', async () => {
-    const flat = await get(server.url, '/inputs/spgr_dseg.json/0');
+    const flat = await rawRequest(server.url, '/inputs/spgr_dseg.json/0');
     expect(flat.status).toBe(200);
     expect(flat.body.equals(image)).toBe(true);
     expect(
-      (await get(server.url, '/inputs/sub-02/ses-1/anat/sub-02_ses-1_dseg.json/0')).body.equals(bidsImage),
+      (await rawRequest(server.url, '/inputs/sub-02/ses-1/anat/sub-02_ses-1_dseg.json/0')).body.equals(
+        bidsImage,
+      ),
     ).toBe(true);
-    expect((await get(server.url, '/inputs/sub-03_dseg.json/0')).body.equals(oldImage)).toBe(true);
-    expect((await get(server.url, '/inputs/odd_dseg.json/3')).body.toString()).toBe('labels');
+    expect((await rawRequest(server.url, '/inputs/sub-03_dseg.json/0')).body.equals(oldImage)).toBe(true);
+    expect((await rawRequest(server.url, '/inputs/odd_dseg.json/3')).body.toString()).toBe('labels');
   });
 
   it('answers with a status and a reason naming the sidecar for inputs it does not serve', async () => {
@@ -186,7 +164,7 @@ describe('the input images that sidecars name', () => {
       ['/inputs/spgr_dseg.json/0x1', 400, /expected/],
     ];
     for (const [path, status, reason] of cases) {
-      const response = await get(server.url, path);
+      const response = await rawRequest(server.url, path);
       expect([path, response.status]).toEqual([path, status]);
       expect(response.json().error).toMatch(reason);
       expect(response.body.toString()).not.toContain('private notes');
@@ -204,25 +182,25 @@ describe('the input images that sidecars name', () => {
     '/inputs/a%00_dseg.json/0',
     '/inputs/..%5cspgr_dseg.json/0',
   ])('refuses the traversal %s', async (path) => {
-    const response = await get(server.url, path);
+    const response = await rawRequest(server.url, path);
     expect([400, 404]).toContain(response.status);
     expect(response.body.toString()).not.toContain('private notes');
   });
 
   it('serves a symlink in the folder only when a sidecar beside it names its target, else 403 with the reason', async () => {
-    const linked = await get(server.url, '/data/spgr.nii.gz');
+    const linked = await rawRequest(server.url, '/data/spgr.nii.gz');
     expect(linked.status).toBe(200);
     expect(linked.body.equals(image)).toBe(true);
-    const listing = (await get(server.url, '/api/folder')).json<FolderListing>();
+    const listing = (await rawRequest(server.url, '/api/folder')).json<FolderListing>();
     expect(listing.files).toContainEqual({ path: 'spgr.nii.gz', size: 3000 });
-    const notes = await get(server.url, '/data/notes.txt');
+    const notes = await rawRequest(server.url, '/data/notes.txt');
     expect(notes.status).toBe(403);
     expect(notes.json().error).toBe(
       'notes.txt: a symlink to a file outside the results folder that no sidecar beside it names as an input; not served',
     );
     expect(notes.body.toString()).not.toContain('private notes');
     // the image is an input, but of no sidecar in sub-02/
-    expect((await get(server.url, '/data/sub-02/spgr.nii.gz')).status).toBe(403);
+    expect((await rawRequest(server.url, '/data/sub-02/spgr.nii.gz')).status).toBe(403);
     expect(log).toContain(
       'mixseg view: 403 GET /data/notes.txt: notes.txt: a symlink to a file outside the results folder that no sidecar beside it names as an input; not served',
     );
@@ -231,9 +209,9 @@ describe('the input images that sidecars name', () => {
   it('follows a sidecar that changes', async () => {
     const sidecar = join(folder, 'sub-03_dseg.json');
     await writeFile(sidecar, JSON.stringify({ Sources: ['../sri24/spgr.nii.gz', '../sri24/spgr.nii.gz'] }));
-    expect((await get(server.url, '/inputs/sub-03_dseg.json/1')).body.equals(image)).toBe(true);
+    expect((await rawRequest(server.url, '/inputs/sub-03_dseg.json/1')).body.equals(image)).toBe(true);
     await writeFile(sidecar, JSON.stringify({ Inputs: [join(root, 'old', 'sub-03.nii')] }));
-    expect((await get(server.url, '/inputs/sub-03_dseg.json/0')).body.equals(oldImage)).toBe(true);
-    expect((await get(server.url, '/inputs/sub-03_dseg.json/1')).status).toBe(404);
+    expect((await rawRequest(server.url, '/inputs/sub-03_dseg.json/0')).body.equals(oldImage)).toBe(true);
+    expect((await rawRequest(server.url, '/inputs/sub-03_dseg.json/1')).status).toBe(404);
   });
 });

@@ -1,36 +1,9 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewerServer, type ViewerServer } from '../src/index.ts';
-
-/** A GET (or other method) with the path sent exactly as given: fetch() would normalise `..`. */
-function rawRequest(
-  url: string,
-  path: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: hostname, port, path, method: options.method ?? 'GET', headers: options.headers },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            headers: response.headers,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
+import { rawRequest } from './raw-request.ts';
 
 describe('startViewerServer', () => {
   let root: string;
@@ -65,7 +38,7 @@ describe('startViewerServer', () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const page = await rawRequest(server.url, '/');
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<title>viewer</title>');
+    expect(page.body.toString()).toContain('<title>viewer</title>');
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect((await rawRequest(server.url, '/assets/app.js')).status).toBe(200);
   });
@@ -73,10 +46,10 @@ describe('startViewerServer', () => {
   it('serves files of the folder under /data/ and lists the folder without hidden or escaping files', async () => {
     const file = await rawRequest(server.url, '/data/sub-01_dseg.json');
     expect(file.status).toBe(200);
-    expect(file.body).toBe('{"Software":"test"}');
-    expect((await rawRequest(server.url, '/data/sub/nested.tsv')).body).toBe('a\tb\n');
+    expect(file.body.toString()).toBe('{"Software":"test"}');
+    expect((await rawRequest(server.url, '/data/sub/nested.tsv')).body.toString()).toBe('a\tb\n');
     expect((await rawRequest(server.url, '/data/inside-link.json')).status).toBe(200);
-    const listing = JSON.parse((await rawRequest(server.url, '/api/folder')).body);
+    const listing = JSON.parse((await rawRequest(server.url, '/api/folder')).body.toString());
     expect(listing.name).toBe('results');
     expect(listing.files.map((entry: { path: string }) => entry.path)).toEqual([
       'inside-link.json',
@@ -121,9 +94,9 @@ describe('startViewerServer', () => {
     // 403 for the symlinks out of the folder (with the reason), 400 or 404 for the rest
     expect(path.includes('escape') ? [403] : [400, 404]).toContain(response.status);
     expect(log.at(-1)).toMatch(new RegExp(`^mixseg view: ${response.status} GET `));
-    expect(response.body).not.toContain('outside the folder');
-    expect(response.body).not.toContain('root:');
-    expect(response.body).not.toContain('secret');
+    expect(response.body.toString()).not.toContain('outside the folder');
+    expect(response.body.toString()).not.toContain('root:');
+    expect(response.body.toString()).not.toContain('secret');
   });
 
   it('answers only for its own host name (no DNS rebinding)', async () => {
@@ -155,7 +128,7 @@ describe('startViewerServer', () => {
       ['sub-03', 'fail', ''],
       ['sub-04', '', 'unsure'],
     ]);
-    const marks = JSON.parse((await rawRequest(server.url, '/api/review')).body).marks;
+    const marks = JSON.parse((await rawRequest(server.url, '/api/review')).body.toString()).marks;
     expect(marks).toHaveLength(4);
     expect((await readdir(folder)).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
