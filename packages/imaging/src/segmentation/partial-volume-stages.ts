@@ -214,13 +214,7 @@ export function fitPartialVolumeSpatial(state: PartialVolumeState): void {
     state.spatial = shift(fit, state.logStep);
     current.model = fit.model;
   } else if (!state.outputsFilled) {
-    fitPartialVolumeMixture(current.samples, {
-      ...state.fitOptions,
-      initialModel: current.model,
-      fixedParameters: true,
-      maxIter: 0,
-      ...state.outputs,
-    });
+    scorePartialVolume(state); // no prior: one E-step with the model fixed fills the outputs
   }
   state.outputsFilled = true;
   if (!state.fixed && current.contradiction) {

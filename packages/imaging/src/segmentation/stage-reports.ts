@@ -26,14 +26,7 @@ export interface RobustReport {
   outliers: number;
 }
 
-export function partialVolumeReport(fit: {
-  converged: boolean;
-  stopReason: StageReport['stopReason'];
-  nIter: number;
-  meanLogLikelihood: number;
-  logLikelihoodTrace: number[];
-  warnings: string[];
-}): StageReport {
+export function partialVolumeReport(fit: Omit<StageReport, 'strategy' | 'initScores'>): StageReport {
   return {
     converged: fit.converged,
     stopReason: fit.stopReason,
@@ -46,19 +39,7 @@ export function partialVolumeReport(fit: {
   };
 }
 
-export function gaussianReport(
-  fit: {
-    converged: boolean;
-    stopReason: StageReport['stopReason'];
-    nIter: number;
-    meanLogLikelihood: number;
-    logLikelihoodTrace: number[];
-    strategy: string;
-    initScores: number[];
-    warnings: string[];
-  },
-  shift: number,
-): StageReport {
+export function gaussianReport(fit: StageReport, shift: number): StageReport {
   return {
     converged: fit.converged,
     stopReason: fit.stopReason,
