@@ -13,6 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { serializeGaussianMixture, serializePartialVolumeMixture } from '@mixseg/core';
 import {
   applyModel,
+  correctedIntensities,
   type Segmentation,
   type SegmentOptions,
   segment,
@@ -263,14 +264,9 @@ async function writeOutputs(
     written.push(path);
   }
   for (const [c, path] of outputs.restored.entries()) {
-    const field = fieldOf(c);
     const channel = channels[c]!;
     // float32 whatever the input's type: the corrected intensities are not integers
-    const corrected = new Float32Array(channel.data.length);
-    for (let v = 0; v < corrected.length; v++) {
-      const x = channel.data[v]!;
-      corrected[v] = field[v]! > 0 ? x / field[v]! : x;
-    }
+    const corrected = correctedIntensities(channel.data, fieldOf(c));
     writes.push(
       writeNifti(path, {
         data: corrected,

@@ -18,7 +18,7 @@ export {
   probabilityMapsImage,
 } from './io/nifti-writer.ts';
 export { type ApplyModelOptions, applyModel } from './segmentation/apply-model.ts';
-export { DEFAULT_BIAS_FWHM_MM } from './segmentation/bias-field.ts';
+export { correctedIntensities, DEFAULT_BIAS_FWHM_MM } from './segmentation/bias-field.ts';
 export {
   assertSameGrid,
   type ChannelTransform,

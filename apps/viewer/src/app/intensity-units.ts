@@ -6,7 +6,7 @@
  * bars stay raw and the chart says that bars and curves are in different units (hiding either would
  * leave the default run, which saves no field, with half a chart). Pure: no DOM.
  */
-import { sameGrid, type Volume } from '@mixseg/imaging';
+import { correctedIntensities, sameGrid, type Volume } from '@mixseg/imaging';
 import type { HistogramSource } from './types.ts';
 
 /**
@@ -63,19 +63,6 @@ export function histogramValues(image: Volume, source: HistogramSource): ArrayLi
       throw new TypeError(`unknown histogram source ${JSON.stringify(unreachable)}`);
     }
   }
-}
-
-/** image / field where field > 0, else image; float32, length of `image`. */
-export function correctedIntensities(image: ArrayLike<number>, field: ArrayLike<number>): Float32Array {
-  if (field.length !== image.length) {
-    throw new RangeError(`the bias field must have ${image.length} voxels, got ${field.length}`);
-  }
-  const corrected = new Float32Array(image.length);
-  for (let v = 0; v < corrected.length; v++) {
-    const f = field[v]!;
-    corrected[v] = f > 0 ? image[v]! / f : image[v]!;
-  }
-  return corrected;
 }
 
 /** How the chart labels its x axis, and what it must say about its units. */

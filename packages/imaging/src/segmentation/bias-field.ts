@@ -296,3 +296,20 @@ export function gaussianSmooth(data: Float64Array, dims: Vector3, sigmas: Vector
     }
   }
 }
+
+/**
+ * The bias-corrected intensities, as the CLI's --save-restored writes them and the viewer's
+ * histogram bins them: image / field where the field is positive, the image's value elsewhere (the
+ * saved field is 0 outside the mask); float32, the length of `image`.
+ */
+export function correctedIntensities(image: ArrayLike<number>, field: ArrayLike<number>): Float32Array {
+  if (field.length !== image.length) {
+    throw new RangeError(`the bias field must have ${image.length} voxels, got ${field.length}`);
+  }
+  const corrected = new Float32Array(image.length);
+  for (let v = 0; v < corrected.length; v++) {
+    const f = field[v]!;
+    corrected[v] = f > 0 ? image[v]! / f : image[v]!;
+  }
+  return corrected;
+}
